@@ -1,0 +1,1 @@
+"""Bundled data files (lexicons, patterns, coefficients) read with importlib.resources."""

@@ -1,0 +1,17 @@
+"""mtqa: find garbled machine-translated sentences and scraping boilerplate in English news.
+
+>>> import mtqa
+>>> results = mtqa.score_articles(["data/samples"])          # doctest: +SKIP
+>>> mtqa.write_reports(results, "reports/mine")              # doctest: +SKIP
+"""
+
+__version__ = "0.1.0"
+
+from mtqa.engine import Pipeline, Settings, score_articles, score_text  # noqa: E402
+from mtqa.report import ReportWriter, write_reports  # noqa: E402
+from mtqa.types import Article, ArticleFinding, ArticleResult, Finding, ReadError, Segment  # noqa: E402
+
+__all__ = [
+    "Article", "ArticleFinding", "ArticleResult", "Finding", "Pipeline", "ReadError", "ReportWriter",
+    "Segment", "Settings", "score_articles", "score_text", "write_reports",
+]

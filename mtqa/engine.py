@@ -1,0 +1,250 @@
+"""The scoring pipeline: read -> segment -> rules -> language model -> calibrate -> verdict.
+
+Each step is a small function that does one thing and counts what it did in :class:`Stats`
+(the datatrove way), so a run can say how many articles, sentences and cache hits it saw.
+The language model is loaded once per :class:`Pipeline`, never per article, and body sentences
+from a chunk of articles are scored together so batches stay full; identical sentences (syndicated
+copies repeat a lot) are scored once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from mtqa import rules
+from mtqa.calibrate import Calibration, feature_vector, load_calibration
+from mtqa.features import FEATURES_VERSION, lm_features
+from mtqa.io import read_inputs
+from mtqa.lm import LanguageModel, ScoreCache, get_model
+from mtqa.segment import segment_article, split_sentences
+from mtqa.types import Article, ArticleFinding, ArticleResult, Finding, ReadError, Segment
+
+MEMO_LIMIT = 200_000  # sentences whose features are kept in memory for reuse within a run
+
+
+@dataclass
+class Settings:
+    """Everything that changes scores or verdicts; printed in every report's signature."""
+
+    model: str | None = None  # None: SmolLM2 (see mtqa.lm.resolve_model)
+    calibration: str | None = None  # None: the shipped data/calibration.json
+    flag_threshold: float = 0.5  # a sentence at or above this probability is flagged
+    review_threshold: float = 0.5  # article score at or above this: "review"
+    fail_threshold: float = 0.8  # article score at or above this: "fail"
+    max_tokens: int = 256
+    batch_tokens: int = 1024
+    threads: int | None = None
+    chunk_articles: int = 64  # articles whose sentences are batched together
+    cache: str | None = None  # folder of the persistent sentence score cache; None: no cache
+
+
+@dataclass
+class Stats:
+    """What each step did; reported in the corpus summary."""
+
+    counts: Counter = field(default_factory=Counter)
+
+    def add(self, key: str, n: int = 1) -> None:
+        self.counts[key] += n
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(sorted(self.counts.items()))
+
+
+def _normalise(sentence: str) -> str:
+    return " ".join(sentence.split())
+
+
+class Pipeline:
+    """Scores articles; build one per process and reuse it (the model loads in the constructor)."""
+
+    def __init__(self, settings: Settings | None = None, *, lm: LanguageModel | None = None) -> None:
+        self.settings = settings or Settings()
+        s = self.settings
+        self.lm = lm or get_model(s.model, max_tokens=s.max_tokens, batch_tokens=s.batch_tokens,
+                                  threads=s.threads)
+        self._calibration: Calibration | None = None
+        self.stats = Stats()
+        self._memo: dict[str, dict] = {}  # normalised sentence -> LM features (offsets relative to it)
+        self.cache = ScoreCache(os.path.join(s.cache, "scores.sqlite"), self.lm.signature) if s.cache else None
+
+    @property
+    def calibration(self) -> Calibration:
+        """Loaded on first use, so LM-only users (scripts/calibrate.py) need no calibration file."""
+        if self._calibration is None:
+            self._calibration = load_calibration(self.settings.calibration)
+        return self._calibration
+
+    @property
+    def signature(self) -> str:
+        s = self.settings
+        return (f"mtqa:{_version()}|{self.lm.signature}|features:{FEATURES_VERSION}|"
+                f"{rules.rules_signature()}|calibration:{self.calibration.version}|"
+                f"flag:{s.flag_threshold}|review:{s.review_threshold}|fail:{s.fail_threshold}")
+
+    # -- steps -------------------------------------------------------------------------------
+    def lm_step(self, sentences: list[str]) -> list[dict]:
+        """LM features for each sentence (offsets relative to it); each unique text is scored once."""
+        todo = sorted({_normalise(t) for t in sentences} - self._memo.keys())
+        scores = self.cache.get_many(todo) if self.cache else {}
+        missing = [t for t in todo if t not in scores]
+        if missing:
+            fresh = dict(zip(missing, self.lm.score(missing), strict=True))
+            if self.cache:
+                self.cache.put_many(fresh)
+            scores.update(fresh)
+        self.stats.add("sentences_lm_scored", len(missing))
+        self.stats.add("sentences_cache_hits", len(todo) - len(missing))
+        self.stats.add("sentences_reused", len(sentences) - len(todo))
+        if len(self._memo) > MEMO_LIMIT:
+            self._memo.clear()
+        for text in todo:
+            self._memo[text] = lm_features(text, scores[text])
+        return [self._memo[_normalise(t)] for t in sentences]
+
+    def score_sentences(self, sentences: list[str]) -> list[tuple[float, dict, list]]:
+        """(probability, features, findings) for standalone text units: what ``mtqa eval`` measures."""
+        out = []
+        for text, f in zip(sentences, self.lm_step(sentences), strict=True):
+            findings = unit_findings(text)
+            out.append((self.calibration.predict(feature_vector(f, findings)), f, findings))
+        return out
+
+    def segment_step(self, article: Article) -> tuple[list[Segment], dict, str | None]:
+        layout = segment_article(article)
+        for seg in layout.segments:
+            self.stats.add(f"segments_{seg.kind}")
+        return layout.segments, layout.paragraph_of, layout.title
+
+    def rules_step(self, text: str, segments: list[Segment], paragraph_of: dict) -> list[ArticleFinding]:
+        body = [s for s in segments if s.kind == "body"]
+        spans = [(s.start, s.end) for s in body]
+        for seg, found in zip(body, rules.apply_sentence_rules(text, spans, [paragraph_of[s.index] for s in body]),
+                              strict=True):
+            seg.findings = found
+            self.stats.add("findings", len(found))
+        title = next(((s.start, s.end) for s in segments if s.kind == "title"), None)
+        found = rules.apply_article_rules(text, title, spans)
+        self.stats.add("article_findings", len(found))
+        return found
+
+    def calibrate_step(self, segments: list[Segment], feats: list[dict]) -> None:
+        for seg, f in zip(segments, feats, strict=True):
+            seg.features = _shift(f, seg.start, seg.text)
+            seg.score = round(self.calibration.predict(feature_vector(f, seg.findings)), 4)
+            seg.flagged = seg.score >= self.settings.flag_threshold or any(
+                x.severity == "major" for x in seg.findings)
+            self.stats.add("sentences_flagged", int(seg.flagged))
+
+    def verdict_step(self, result: ArticleResult) -> None:
+        """Article score = the worst sentence's probability; verdict from the configured thresholds."""
+        s = self.settings
+        scores = [seg.score for seg in result.segments if seg.kind == "body" and seg.score is not None]
+        result.score = round(max(scores, default=0.0), 4)
+        major_article = any(f.severity == "major" for f in result.article_findings)
+        if result.score >= s.fail_threshold:
+            result.verdict = "fail"
+        elif result.score >= s.review_threshold or result.n_flagged or major_article:
+            result.verdict = "review"
+        else:
+            result.verdict = "pass"
+        self.stats.add(f"verdict_{result.verdict}")
+
+    # -- driving -------------------------------------------------------------------------------
+    def run(self, items: Iterable[Article | ReadError]) -> Iterator[ArticleResult]:
+        """Score a stream of articles (and pass read errors through as error results), in input order."""
+        chunk: list[Article | ReadError] = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= self.settings.chunk_articles:
+                yield from self._run_chunk(chunk)
+                chunk = []
+        if chunk:
+            yield from self._run_chunk(chunk)
+
+    def _run_chunk(self, chunk: list[Article | ReadError]) -> list[ArticleResult]:
+        results: list[ArticleResult] = []
+        pending: list[tuple[ArticleResult, list[Segment]]] = []
+        for item in chunk:
+            if isinstance(item, ReadError):
+                self.stats.add("read_errors")
+                results.append(ArticleResult(id=item.id or item.input, input=item.input, status="error",
+                                             error=item.message, signature=self.signature))
+                continue
+            self.stats.add("articles")
+            res = ArticleResult(id=item.id, input=item.input, text=item.text, url=item.url,
+                                signature=self.signature)
+            try:
+                res.segments, paragraph_of, res.title = self.segment_step(item)
+                res.article_findings = self.rules_step(item.text, res.segments, paragraph_of)
+                pending.append((res, [s for s in res.segments if s.kind == "body"]))
+            except Exception as exc:  # one broken article must not stop the batch
+                res.status, res.error = "error", f"{type(exc).__name__}: {exc}"
+                self.stats.add("article_errors")
+            results.append(res)
+        body = [seg for _, segs in pending for seg in segs]
+        feats = self.lm_step([seg.text for seg in body])
+        self.calibrate_step(body, feats)
+        for res, _ in pending:
+            self.verdict_step(res)
+        return results
+
+
+def _shift(features: dict, offset: int, text: str) -> dict:
+    """Map spans from the whitespace-normalised sentence the LM saw to article offsets."""
+    index = [i for i, ch in enumerate(text) if not ch.isspace() or (i > 0 and not text[i - 1].isspace())]
+    # ``index[k]`` is where the k-th character of the normalised text sits in ``text``.
+    index = [i for i in index if i < len(text.rstrip())]
+    index = index[next((k for k, i in enumerate(index) if not text[i].isspace()), 0):]
+
+    def at(a: int, b: int) -> tuple[int, int]:
+        return offset + index[a], offset + index[b - 1] + 1
+
+    out = dict(features)
+    for key in ("window", "break"):
+        if key in out:
+            a, b = at(out[key]["start"], out[key]["end"])
+            out[key] = {**out[key], "start": a, "end": b, "text": text[a - offset:b - offset]}
+    if "tokens" in out:
+        out["tokens"] = [[*at(a, b), s] if b > a else [offset + index[min(a, len(index) - 1)]] * 2 + [s]
+                         for a, b, s in out["tokens"]]
+    return out
+
+
+def unit_findings(text: str) -> list[Finding]:
+    """Rule findings of a standalone unit (a benchmark segment): rules run per sentence, as in articles."""
+    spans = split_sentences(text, 0, len(text)) or [(0, len(text))]
+    per_sentence = rules.apply_sentence_rules(text, spans, [(0, len(text))] * len(spans))
+    return [f for found in per_sentence for f in found]
+
+
+def _version() -> str:
+    from mtqa import __version__
+
+    return __version__
+
+
+def score_articles(inputs: Iterable[str | os.PathLike] | Iterable[Article], settings: Settings | None = None,
+                   pipeline: Pipeline | None = None) -> list[ArticleResult]:
+    """Score files, folders or :class:`Article` objects and return one result per article.
+
+    >>> results = score_articles(["data/samples"])          # doctest: +SKIP
+    >>> [(r.id, r.verdict) for r in results]                 # doctest: +SKIP
+    """
+    pipe = pipeline or Pipeline(settings)
+    items = list(inputs)
+    if all(isinstance(x, Article | ReadError) for x in items):
+        stream: Iterable[Article | ReadError] = items  # type: ignore[assignment]
+    else:
+        stream = read_inputs(items)  # type: ignore[arg-type]
+    return list(pipe.run(stream))
+
+
+def score_text(text: str, article_id: str = "text", title: str | None = None,
+               pipeline: Pipeline | None = None) -> ArticleResult:
+    """Score one article given as a string."""
+    return score_articles([Article(id=article_id, text=text, input="<text>", title=title)],
+                          pipeline=pipeline)[0]

@@ -1,0 +1,108 @@
+"""Data types shared by every step of the pipeline.
+
+All offsets are Python string offsets into the article text *as read*: for a segment or
+finding, ``article.text[start:end]`` is exactly the text it refers to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["title", "body", "boilerplate"]
+Severity = Literal["minor", "major"]
+Verdict = Literal["pass", "review", "fail"]
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article as read from an input, before any analysis."""
+
+    id: str
+    text: str
+    input: str  # where it came from: "path" or "path:line" for corpora
+    title: str | None = None  # given by the corpus; otherwise found by segmentation
+    url: str | None = None
+    reference: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class ReadError:
+    """An input (file, line or row) that could not be turned into an article."""
+
+    input: str  # "path" or "path:line"
+    message: str
+    id: str | None = None
+
+
+@dataclass
+class Finding:
+    """One problem, with an exact span into the article text."""
+
+    code: str
+    message: str
+    severity: Severity
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ArticleFinding:
+    """A problem of the article as a whole (no single span)."""
+
+    code: str
+    message: str
+    severity: Severity
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Segment:
+    """A title line, a boilerplate line or one body sentence."""
+
+    index: int
+    kind: Kind
+    text: str
+    start: int
+    end: int
+    score: float | None = None  # probability the sentence is garbled; None for boilerplate
+    flagged: bool = False
+    features: dict[str, Any] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["findings"] = [f.to_dict() for f in self.findings]
+        return d
+
+
+@dataclass
+class ArticleResult:
+    """Everything mtqa says about one article; serialised as ``mtqa.article/1``."""
+
+    id: str
+    input: str
+    title: str | None = None
+    text: str = ""
+    status: Literal["ok", "error"] = "ok"
+    error: str | None = None
+    score: float | None = None
+    verdict: Verdict | None = None
+    segments: list[Segment] = field(default_factory=list)
+    article_findings: list[ArticleFinding] = field(default_factory=list)
+    url: str | None = None
+    signature: str = ""  # scorer/rules/calibration versions, for reproducibility
+
+    @property
+    def n_sentences(self) -> int:
+        return sum(1 for s in self.segments if s.kind == "body")
+
+    @property
+    def n_flagged(self) -> int:
+        return sum(1 for s in self.segments if s.flagged)

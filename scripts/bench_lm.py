@@ -1,0 +1,106 @@
+"""Language-model speed: the naive per-sentence loop versus mtqa's batched scorer, in one run.
+
+    .venv/bin/python scripts/bench_lm.py [--sentences N] [--repeat K] [--threads T]
+
+Both score the same sentences (the body sentences of data/samples/, or MQM dev targets with
+--benchmarks) with the same model. Reports tokens/s, sentences/s, the share of this CPU's fp32 limit,
+peak RSS and the largest log-probability difference between the two paths. Figures go in
+docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+#: ~2 x 135M parameters of multiply-adds per token against ~190 GFLOP/s measured on 2 AVX-512 cores
+#: (see ../shared/notes/model-loading.md and the LM issue): about 700 tokens/s at best in fp32.
+FP32_LIMIT_TOKENS_PER_S = 700.0
+
+
+def sample_sentences() -> list[str]:
+    from mtqa.io import read_inputs
+    from mtqa.segment import segment_article
+
+    out = []
+    for art in read_inputs([ROOT / "data" / "samples"]):
+        out += [s.text for s in segment_article(art).segments if s.kind == "body"]
+    return out
+
+
+def naive(lm, sentences: list[str]) -> list[np.ndarray]:
+    """What a first attempt looks like: one sentence at a time, full log-softmax over the vocabulary."""
+    from mtqa.lm import logprob_reference
+
+    return [logprob_reference(lm, s) for s in sentences]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sentences", type=int, default=0, help="use only the first N sentences (0: all)")
+    ap.add_argument("--benchmarks", type=Path, default=None, help="score MQM dev targets from this folder")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = ap.parse_args()
+
+    from mtqa.lm import LanguageModel
+
+    if args.benchmarks:
+        from mtqa.evaluate import load_mqm
+
+        sentences = [" ".join(it.target.split()) for it in load_mqm(args.benchmarks, "dev")]
+    else:
+        sentences = sample_sentences()
+    if args.sentences:
+        sentences = sentences[: args.sentences]
+    lm = LanguageModel(args.model, threads=args.threads)
+    n_tokens = sum(len(ids) for ids, _ in lm.tokenize(sentences))
+    lm.score(sentences[:4])  # warm-up: first-call allocations are not what a long run pays
+
+    rss0 = peak_rss_mb()
+    t0 = time.perf_counter()
+    ref = naive(lm, sentences)
+    t_naive = time.perf_counter() - t0
+    rss_naive = peak_rss_mb()
+    t0 = time.perf_counter()
+    ours = lm.score(sentences)
+    t_ours = time.perf_counter() - t0
+    rss_ours = peak_rss_mb()
+    diff = max(float(np.abs(a - b.logprob).max()) for a, b in zip(ref, ours, strict=True) if len(a))
+
+    import torch
+
+    rows = {
+        "model": lm.signature, "threads": torch.get_num_threads(), "sentences": len(sentences), "tokens": n_tokens,
+        "naive": {"seconds": round(t_naive, 2), "tokens_per_s": round(n_tokens / t_naive, 1),
+                  "sentences_per_s": round(len(sentences) / t_naive, 2),
+                  "share_of_fp32_limit": round(n_tokens / t_naive / FP32_LIMIT_TOKENS_PER_S, 3),
+                  "peak_rss_mb": round(max(rss0, rss_naive))},
+        "mtqa": {"seconds": round(t_ours, 2), "tokens_per_s": round(n_tokens / t_ours, 1),
+                 "sentences_per_s": round(len(sentences) / t_ours, 2),
+                 "share_of_fp32_limit": round(n_tokens / t_ours / FP32_LIMIT_TOKENS_PER_S, 3),
+                 "peak_rss_mb": round(rss_ours)},
+        "speedup": round(t_naive / t_ours, 2),
+        "max_abs_logprob_diff": diff,
+    }
+    text = json.dumps(rows, indent=1)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

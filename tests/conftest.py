@@ -1,0 +1,35 @@
+"""Shared fixtures: the real language model and pipeline, loaded once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "data" / "samples"
+MISSION = (
+    'The spokesman read out a statement, adding that "in order to safeguard Russia\'s sovereign rights and '
+    "development The people of your country express their full support and solidarity to the people of your "
+    'country who are united in the sacred cause of defending the motherland."'
+)
+
+
+@pytest.fixture(scope="session")
+def pipeline():
+    from mtqa.engine import Pipeline
+
+    return Pipeline()
+
+
+@pytest.fixture(scope="session")
+def lm(pipeline):
+    return pipeline.lm
+
+
+@pytest.fixture(scope="session")
+def demo_results(pipeline):
+    """The bundled samples scored once, shared by the end-to-end tests."""
+    from mtqa.engine import score_articles
+
+    return score_articles([SAMPLES], pipeline=pipeline)

@@ -1,0 +1,101 @@
+"""The pipeline end to end on the bundled samples, with the real model."""
+
+from __future__ import annotations
+
+from mtqa.engine import Pipeline, score_text
+from mtqa.lm import get_model
+from mtqa.report import article_to_dict
+
+from .conftest import MISSION
+
+
+def _by_id(results):
+    return {r.id: r for r in results}
+
+
+def test_every_sample_is_scored_with_exact_offsets(demo_results):
+    assert len(demo_results) == 8 and all(r.status == "ok" for r in demo_results)
+    for r in demo_results:
+        kinds = {s.kind for s in r.segments}
+        assert kinds == {"title", "body", "boilerplate"}
+        for s in r.segments:
+            assert r.text[s.start:s.end] == s.text
+            for f in s.findings:
+                assert s.start <= f.start < f.end <= s.end
+            if s.kind == "body":
+                assert 0.0 <= s.score <= 1.0 and s.features["n_tokens"] > 0
+                b = s.features["break"]
+                assert r.text[b["start"]:b["end"]] == b["text"]
+                toks = s.features["tokens"]
+                assert toks[0][0] >= s.start and toks[-1][1] == s.end
+                # in order; byte-level tokens of one multi-byte character share that character's span
+                assert all(a <= z and a <= b for (a, z, _), (b, _, _) in zip(toks, toks[1:], strict=False))
+            else:
+                assert s.score is None and not s.flagged  # boilerplate and titles are never scored as prose
+        assert 0.0 <= r.score <= 1.0 and r.verdict in ("pass", "review", "fail")
+
+
+def test_fused_sentence_in_sample_is_flagged_and_located(demo_results):
+    r = _by_id(demo_results)["05-kim-putin-fused"]
+    fused = next(s for s in r.segments if "development The people" in s.text)
+    assert fused.flagged
+    spans = {(f.code, r.text[f.start:f.end]) for f in fused.findings}
+    assert ("fused-sentence", "development The") in spans
+    assert ("repeated-phrase", "the people of your country") in spans
+    assert r.verdict != "pass"
+    assert any(f.code == "headline-damage" for f in r.article_findings)
+
+
+def test_clean_samples_pass_and_damaged_ones_do_not(demo_results):
+    res = _by_id(demo_results)
+    clean = [res[k] for k in res if k.endswith("-clean")]
+    damaged = [res[k] for k in res if not k.endswith("-clean")]
+    assert len(clean) == 3 and len(damaged) == 5
+    assert all(r.verdict == "pass" and r.n_flagged == 0 for r in clean)
+    assert all(r.verdict != "pass" and r.n_flagged >= 1 for r in damaged)
+
+
+def test_garbled_versions_score_worse_than_fluent_originals(pipeline):
+    fluent = "The minister said the talks were productive and both sides agreed to meet again next month."
+    damaged = [
+        "The minister said the talks were productive and development The two sides agreed to meet again.",
+        "Month the productive agreed said talks both minister again were sides meet and to the next.",
+        "The minister said the talks were productive and the talks were productive and both sides agreed.",
+        "The minister said talks productive and both sides agreed meet next month.",
+    ]
+    scored = pipeline.score_sentences([fluent, *damaged])
+    base = scored[0][0]
+    for text, (p, _, _) in zip(damaged, scored[1:], strict=True):
+        assert p > base, text
+
+
+def test_rare_names_do_not_sink_a_fluent_sentence(pipeline):
+    plain = "The minister met the president in the capital on Tuesday to discuss trade and security."
+    names = "Kwon Jong-keun met Tshisekedi in Pyongyang on Tuesday to discuss trade with Zhangjiakou officials."
+    (p_plain, _, _), (p_names, _, _) = pipeline.score_sentences([plain, names])
+    assert p_names < pipeline.settings.flag_threshold
+    assert p_names < p_plain + 0.15
+
+
+def test_the_model_loads_once_per_process(pipeline):
+    again = Pipeline()
+    assert again.lm is pipeline.lm is get_model(None, max_tokens=256, batch_tokens=1024, threads=None)
+
+
+def test_repeated_sentences_are_scored_once(pipeline):
+    text = f"Kim vows to deepen ties\n{MISSION}\nThe statement was read on state television on Wednesday evening.\n"
+    before = pipeline.stats.counts["sentences_lm_scored"]
+    first = score_text(text, "copy-1", pipeline=pipeline)
+    mid = pipeline.stats.counts["sentences_lm_scored"]
+    second = score_text(text, "copy-2", pipeline=pipeline)
+    assert mid > before and pipeline.stats.counts["sentences_lm_scored"] == mid
+    assert [s.score for s in first.segments] == [s.score for s in second.segments]
+
+
+def test_json_contract(demo_results):
+    d = article_to_dict(demo_results[0])
+    assert d["schema"] == "mtqa.article/1"
+    assert {"id", "title", "input", "status", "error", "score", "verdict", "segments", "article_findings"} <= set(d)
+    seg = d["segments"][0]
+    assert set(seg) == {"index", "kind", "text", "start", "end", "score", "flagged", "features", "findings"}
+    assert [s["index"] for s in d["segments"]] == list(range(len(d["segments"])))

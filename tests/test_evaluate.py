@@ -1,0 +1,60 @@
+"""Metric code on small hand-made cases with known answers."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from mtqa.evaluate import (
+    brier,
+    is_garbled,
+    pairwise_accuracy,
+    reliability_table,
+    roc_auc,
+    span_hit_rate,
+)
+
+
+def test_auc_known_values():
+    assert roc_auc([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4]) == 1.0
+    assert roc_auc([0, 0, 1, 1], [0.4, 0.3, 0.2, 0.1]) == 0.0
+    # of the four (garbled, clean) pairs three are ordered right and one is tied: (3 + 0.5) / 4
+    assert roc_auc([0, 0, 1, 1], [0.1, 0.5, 0.5, 0.9]) == pytest.approx(0.875)
+
+
+def test_pairwise_accuracy_with_ties():
+    # one group of three: human ranks a<b, a<c, b==c
+    groups = ["g", "g", "g"]
+    human = [0.0, 5.0, 5.0]
+    assert pairwise_accuracy(groups, human, [0.1, 0.9, 0.9]) == 1.0  # tie predicted as tie
+    assert pairwise_accuracy(groups, human, [0.1, 0.8, 0.9]) == pytest.approx(2 / 3)  # tie missed
+    assert pairwise_accuracy(groups, human, [0.9, 0.1, 0.1]) == pytest.approx(1 / 3)
+    # pairs never cross groups
+    assert pairwise_accuracy(["a", "b"], [0.0, 1.0], [1.0, 0.0]) != pairwise_accuracy(["a", "a"], [0.0, 1.0],
+                                                                                       [1.0, 0.0])
+    assert math.isnan(pairwise_accuracy(["a", "b"], [0.0, 1.0], [1.0, 0.0]))
+
+
+def test_span_hit_rate():
+    located = [(0, 5), (10, 12), None, (3, 4)]
+    gold = [[(4, 8)], [(12, 20)], [(0, 1)], []]  # overlap, touching only (no overlap), nothing located, no gold
+    assert span_hit_rate(located, gold) == pytest.approx(1 / 3)
+
+
+def test_brier_and_reliability():
+    assert brier([1, 0], [1.0, 0.0]) == 0.0
+    assert brier([1, 0], [0.5, 0.5]) == 0.25
+    rows = reliability_table([1, 0, 1, 0], [0.95, 0.05, 0.15, 0.12], bins=10)
+    assert [r["n"] for r in rows] == [1, 2, 1]
+    assert rows[1]["observed"] == 0.5
+
+
+def test_garbled_ground_truth_follows_readme():
+    base = {"n_raters_major_fluency": 0, "major_fluency_only_US_spelling": False, "n_raters_major_style": 0,
+            "n_raters_non_translation": 0}
+    assert not is_garbled(base)
+    assert is_garbled({**base, "n_raters_major_fluency": 1})
+    assert not is_garbled({**base, "n_raters_major_fluency": 1, "major_fluency_only_US_spelling": True})
+    assert is_garbled({**base, "n_raters_major_style": 2})
+    assert is_garbled({**base, "n_raters_non_translation": 1})
