@@ -19,11 +19,19 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 ModelOpt = Annotated[str | None, typer.Option(
     "--model", help="smollm2 (default), gemma3-270m, a .gguf file or a local transformers folder.")]
+CacheOpt = Annotated[Path | None, typer.Option(
+    "--cache", help="Sentence score cache folder (default: the user cache dir, e.g. ~/.cache/mtqa).")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Score every sentence afresh; write no cache.")]
 
 
-def _settings(model, threads, flag_threshold, review_threshold, fail_threshold, calibration) -> Settings:
-    return Settings(model=model, threads=threads, flag_threshold=flag_threshold,
-                    review_threshold=review_threshold, fail_threshold=fail_threshold, calibration=calibration)
+def _cache(cache: Path | None, no_cache: bool) -> str | None:
+    if no_cache:
+        return None
+    from mtqa.lm import cache_dir
+
+    return str(cache or cache_dir())
+
+
 
 
 def _pipeline(settings: Settings) -> Pipeline:
@@ -47,17 +55,24 @@ def score(
     model: ModelOpt = None,
     threads: Annotated[int | None, typer.Option(help="torch threads (default: all cores).")] = None,
     flag_threshold: Annotated[float, typer.Option(help="Sentence probability that flags it.")] = 0.5,
+    flag_severity: Annotated[str, typer.Option(
+        help="Rule findings of this severity or worse flag their sentence: minor or major.")] = "minor",
     review_threshold: Annotated[float, typer.Option(help="Article score for 'review'.")] = 0.5,
     fail_threshold: Annotated[float, typer.Option(help="Article score for 'fail'.")] = 0.8,
     calibration: Annotated[Path | None, typer.Option(help="Calibration JSON (default: shipped).")] = None,
+    cache: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Score articles and write per-article JSON/Markdown/HTML reports plus a corpus summary.
 
     Exit status: 0 when every input was read, 2 when some input could not be read (it is still
     listed in the summary with its error, and every readable article is scored).
     """
-    settings = _settings(model, threads, flag_threshold, review_threshold, fail_threshold,
-                         str(calibration) if calibration else None)
+    if flag_severity not in ("minor", "major"):
+        raise typer.BadParameter("--flag-severity must be minor or major")
+    settings = Settings(model=model, threads=threads, flag_threshold=flag_threshold, flag_severity=flag_severity,
+                        review_threshold=review_threshold, fail_threshold=fail_threshold,
+                        calibration=str(calibration) if calibration else None, cache=_cache(cache, no_cache))
     if fmt not in ("files", "json"):
         raise typer.BadParameter("--format must be 'files' or 'json'")
     pipe = _pipeline(settings)
@@ -85,6 +100,45 @@ def score(
     for r in errors:
         typer.echo(f"  error: {r.input}: {r.error}", err=True)
     raise typer.Exit(2 if errors else 0)
+
+
+@app.command("eval")
+def eval_(
+    benchmark: Annotated[str, typer.Option(help="mqm-zhen or mlqe-ru-en.")] = "mqm-zhen",
+    split: Annotated[str, typer.Option(help="dev (tuning) or test (reporting only).")] = "dev",
+    benchmarks: Annotated[Path | None, typer.Option(
+        help="Benchmark folder (default: ../shared/benchmarks when present).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write eval-<benchmark>-<split>.json/.md here.")] = None,
+    model: ModelOpt = None,
+    threads: Annotated[int | None, typer.Option(help="torch threads (default: all cores).")] = None,
+    calibration: Annotated[Path | None, typer.Option(help="Calibration JSON (default: shipped).")] = None,
+    cache: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Measure agreement with human judgements, with baselines side by side."""
+    from mtqa.evaluate import BENCHMARKS, default_benchmark_dir, eval_markdown, run_eval
+
+    if benchmark not in BENCHMARKS or split not in ("dev", "test"):
+        typer.echo(f"mtqa: --benchmark must be one of {', '.join(BENCHMARKS)} and --split dev or test", err=True)
+        raise typer.Exit(2)
+    bench_dir = benchmarks or default_benchmark_dir()
+    if bench_dir is None or not Path(bench_dir).is_dir():
+        typer.echo("mtqa: benchmark folder not found; pass --benchmarks DIR", err=True)
+        raise typer.Exit(2)
+    settings = Settings(model=model, threads=threads, calibration=str(calibration) if calibration else None,
+                        cache=_cache(cache, no_cache))
+    try:
+        result = run_eval(_pipeline(settings), benchmark, split, Path(bench_dir))
+    except (OSError, ValueError, KeyError) as exc:
+        typer.echo(f"mtqa: cannot read benchmark {benchmark} from {bench_dir}: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    md = eval_markdown(result)
+    typer.echo(md)
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        stem = f"eval-{benchmark}-{split}"
+        (out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        (out / f"{stem}.md").write_text(md, encoding="utf-8")
 
 
 def _progress():

@@ -22,6 +22,7 @@ from mtqa.lm import LanguageModel, ScoreCache, get_model
 from mtqa.segment import segment_article, split_sentences
 from mtqa.types import Article, ArticleFinding, ArticleResult, Finding, ReadError, Segment
 
+_SEVERITY = {"minor": 1, "major": 2}
 MEMO_LIMIT = 200_000  # sentences whose features are kept in memory for reuse within a run
 
 
@@ -32,6 +33,7 @@ class Settings:
     model: str | None = None  # None: SmolLM2 (see mtqa.lm.resolve_model)
     calibration: str | None = None  # None: the shipped data/calibration.json
     flag_threshold: float = 0.5  # a sentence at or above this probability is flagged
+    flag_severity: str = "minor"  # a rule finding of at least this severity also flags its sentence
     review_threshold: float = 0.5  # article score at or above this: "review"
     fail_threshold: float = 0.8  # article score at or above this: "fail"
     max_tokens: int = 256
@@ -39,6 +41,7 @@ class Settings:
     threads: int | None = None
     chunk_articles: int = 64  # articles whose sentences are batched together
     cache: str | None = None  # folder of the persistent sentence score cache; None: no cache
+    context_tokens: int = 32  # condition each sentence on this many tokens of the one before (0: none)
 
 
 @dataclass
@@ -68,9 +71,13 @@ class Pipeline:
                                   threads=s.threads)
         self._calibration: Calibration | None = None
         self.stats = Stats()
-        self._memo: dict[str, dict] = {}  # normalised sentence -> LM features (offsets relative to it)
-        self.cache = ScoreCache(os.path.join(s.cache, "scores.sqlite"), self.lm.signature) if s.cache else None
+        self._memo: dict[tuple[str, str], dict] = {}  # (context, sentence) -> LM features
+        self.cache = ScoreCache(os.path.join(s.cache, "scores.sqlite"), self.lm_signature) if s.cache else None
 
+    @property
+    def lm_signature(self) -> str:
+        """What determines a sentence's LM scores: the model and scorer, and how much context it sees."""
+        return f"{self.lm.signature}|context:{self.settings.context_tokens}"
     @property
     def calibration(self) -> Calibration:
         """Loaded on first use, so LM-only users (scripts/calibrate.py) need no calibration file."""
@@ -81,34 +88,41 @@ class Pipeline:
     @property
     def signature(self) -> str:
         s = self.settings
-        return (f"mtqa:{_version()}|{self.lm.signature}|features:{FEATURES_VERSION}|"
+        return (f"mtqa:{_version()}|{self.lm_signature}|features:{FEATURES_VERSION}|"
                 f"{rules.rules_signature()}|calibration:{self.calibration.version}|"
-                f"flag:{s.flag_threshold}|review:{s.review_threshold}|fail:{s.fail_threshold}")
+                f"flag:{s.flag_threshold}/{s.flag_severity}|review:{s.review_threshold}|fail:{s.fail_threshold}")
 
     # -- steps -------------------------------------------------------------------------------
-    def lm_step(self, sentences: list[str]) -> list[dict]:
-        """LM features for each sentence (offsets relative to it); each unique text is scored once."""
-        todo = sorted({_normalise(t) for t in sentences} - self._memo.keys())
-        scores = self.cache.get_many(todo) if self.cache else {}
-        missing = [t for t in todo if t not in scores]
+    def lm_step(self, sentences: list[str], contexts: list[str] | None = None) -> list[dict]:
+        """LM features for each sentence (offsets relative to it), each conditioned on its context (the
+        sentence before it in the article); each unique (context, sentence) pair is scored once."""
+        keys = [(_context_key(c, self.settings.context_tokens), _normalise(t))
+                for c, t in zip(contexts or [""] * len(sentences), sentences, strict=True)]
+        todo = sorted(set(keys) - self._memo.keys())
+        flat = {f"{c}\x1f{t}": (c, t) for c, t in todo}
+        found = self.cache.get_many(list(flat)) if self.cache else {}
+        scores = {flat[k]: v for k, v in found.items()}
+        missing = [k for k in todo if k not in scores]
         if missing:
-            fresh = dict(zip(missing, self.lm.score(missing), strict=True))
+            fresh = self.lm.score([t for _, t in missing], contexts=[c for c, _ in missing],
+                                  context_tokens=self.settings.context_tokens)
+            scores.update(zip(missing, fresh, strict=True))
             if self.cache:
-                self.cache.put_many(fresh)
-            scores.update(fresh)
+                self.cache.put_many({f"{c}\x1f{t}": v for (c, t), v in zip(missing, fresh, strict=True)})
         self.stats.add("sentences_lm_scored", len(missing))
         self.stats.add("sentences_cache_hits", len(todo) - len(missing))
         self.stats.add("sentences_reused", len(sentences) - len(todo))
         if len(self._memo) > MEMO_LIMIT:
             self._memo.clear()
-        for text in todo:
-            self._memo[text] = lm_features(text, scores[text])
-        return [self._memo[_normalise(t)] for t in sentences]
+        for key in todo:
+            self._memo[key] = lm_features(key[1], scores[key])
+        return [self._memo[k] for k in keys]
 
-    def score_sentences(self, sentences: list[str]) -> list[tuple[float, dict, list]]:
+    def score_sentences(self, sentences: list[str], contexts: list[str] | None = None
+                        ) -> list[tuple[float, dict, list]]:
         """(probability, features, findings) for standalone text units: what ``mtqa eval`` measures."""
         out = []
-        for text, f in zip(sentences, self.lm_step(sentences), strict=True):
+        for text, f in zip(sentences, self.lm_step(sentences, contexts), strict=True):
             findings = unit_findings(text)
             out.append((self.calibration.predict(feature_vector(f, findings)), f, findings))
         return out
@@ -136,18 +150,21 @@ class Pipeline:
             seg.features = _shift(f, seg.start, seg.text)
             seg.score = round(self.calibration.predict(feature_vector(f, seg.findings)), 4)
             seg.flagged = seg.score >= self.settings.flag_threshold or any(
-                x.severity == "major" for x in seg.findings)
+                _SEVERITY[x.severity] >= _SEVERITY[self.settings.flag_severity] for x in seg.findings)
             self.stats.add("sentences_flagged", int(seg.flagged))
 
     def verdict_step(self, result: ArticleResult) -> None:
-        """Article score = the worst sentence's probability; verdict from the configured thresholds."""
+        """Article score = the worst sentence's probability. Verdict: ``fail`` for damage that must be fixed
+        before publication (a major finding anywhere, or a sentence at the fail threshold); ``review`` when
+        a sentence is flagged or the score reaches the review threshold; ``pass`` otherwise."""
         s = self.settings
         scores = [seg.score for seg in result.segments if seg.kind == "body" and seg.score is not None]
         result.score = round(max(scores, default=0.0), 4)
-        major_article = any(f.severity == "major" for f in result.article_findings)
-        if result.score >= s.fail_threshold:
+        major = any(f.severity == "major" for seg in result.segments for f in seg.findings) or any(
+            f.severity == "major" for f in result.article_findings)
+        if result.score >= s.fail_threshold or major:
             result.verdict = "fail"
-        elif result.score >= s.review_threshold or result.n_flagged or major_article:
+        elif result.score >= s.review_threshold or result.n_flagged or result.article_findings:
             result.verdict = "review"
         else:
             result.verdict = "pass"
@@ -186,11 +203,31 @@ class Pipeline:
                 self.stats.add("article_errors")
             results.append(res)
         body = [seg for _, segs in pending for seg in segs]
-        feats = self.lm_step([seg.text for seg in body])
+        contexts = [ctx for res, segs in pending for ctx in _contexts(res, segs)]
+        feats = self.lm_step([seg.text for seg in body], contexts)
         self.calibrate_step(body, feats)
         for res, _ in pending:
             self.verdict_step(res)
         return results
+
+
+def _contexts(result: ArticleResult, body: list[Segment]) -> list[str]:
+    """Each body sentence's context: the sentence before it, or the title for the first."""
+    title = next((s.text for s in result.segments if s.kind == "title"), "")
+    return [title, *(s.text for s in body[:-1])][: len(body)]
+
+
+def _context_key(context: str | None, context_tokens: int) -> str:
+    """The context as the LM will use it: whitespace-normalised and cut to its tail (at a space), so that
+    contexts differing only far from the sentence share one cache entry."""
+    if not context or context_tokens <= 0:
+        return ""
+    text = _normalise(context)
+    limit = 12 * context_tokens  # characters: comfortably more than context_tokens tokens of English
+    if len(text) > limit:
+        cut = text.find(" ", len(text) - limit)
+        text = text[cut + 1:] if cut >= 0 else text[-limit:]
+    return text
 
 
 def _shift(features: dict, offset: int, text: str) -> dict:

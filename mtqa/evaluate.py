@@ -73,6 +73,12 @@ def load_mqm(bench_dir: Path, split: str) -> list[MQMItem]:
     return items
 
 
+def mqm_contexts(items: list[MQMItem]) -> list[str]:
+    """Each segment's context as in an article: the previous segment of the same document and system."""
+    by_pos = {(it.doc_id, it.system, it.seg_id): it.target for it in items}
+    return [by_pos.get((it.doc_id, it.system, it.seg_id - 1), "") for it in items]
+
+
 # -- metrics (small, with hand-made tests in tests/test_evaluate.py) --------------------------------
 
 def roc_auc(labels: Sequence[bool], scores: Sequence[float]) -> float:
@@ -88,31 +94,51 @@ def average_precision(labels: Sequence[bool], scores: Sequence[float]) -> float:
     return float(average_precision_score(np.asarray(labels, dtype=int), np.asarray(scores, dtype=float)))
 
 
+def _pairs(groups: Sequence[str], human: Sequence[float], ours: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """(human difference, our difference) for every pair of items within the same group."""
+    by_group: dict[str, list[int]] = {}
+    for i, g in enumerate(groups):
+        by_group.setdefault(g, []).append(i)
+    hd, od = [], []
+    for idx in by_group.values():
+        for a in range(len(idx)):
+            for b in range(a + 1, len(idx)):
+                hd.append(human[idx[a]] - human[idx[b]])
+                od.append(ours[idx[a]] - ours[idx[b]])
+    return np.asarray(hd, dtype=float), np.asarray(od, dtype=float)
+
+
 def pairwise_accuracy(groups: Sequence[str], human: Sequence[float], ours: Sequence[float],
                       eps: float = 1e-9) -> float:
-    """Item-grouped pairwise accuracy with ties, as WMT's acc-t (tie calibration not applied).
+    """Item-grouped pairwise accuracy with ties (WMT's acc-t, with a fixed tie threshold ``eps``).
 
     Within each group (the translations of one source segment), every pair counts: agreement when both
     rank the pair the same way, or both call it a tie; so a metric that never ties cannot score on
     human ties. ``human`` and ``ours`` must point the same way (here: higher = worse).
     """
-    by_group: dict[str, list[int]] = {}
-    for i, g in enumerate(groups):
-        by_group.setdefault(g, []).append(i)
-    agree = total = 0
-    for idx in by_group.values():
-        for a in range(len(idx)):
-            for b in range(a + 1, len(idx)):
-                i, j = idx[a], idx[b]
-                h = _sign(human[i] - human[j], eps)
-                o = _sign(ours[i] - ours[j], eps)
-                agree += h == o
-                total += 1
-    return agree / total if total else float("nan")
+    hd, od = _pairs(groups, human, ours)
+    if not len(hd):
+        return float("nan")
+    return float(np.mean(_signs(hd, 1e-9) == _signs(od, eps)))
 
 
-def _sign(x: float, eps: float) -> int:
-    return 0 if abs(x) <= eps else (1 if x > 0 else -1)
+def pairwise_accuracy_tie_calibrated(groups: Sequence[str], human: Sequence[float],
+                                     ours: Sequence[float]) -> tuple[float, float]:
+    """acc-t with tie calibration as in WMT23: the tie threshold that maximises accuracy, and that accuracy.
+
+    Selecting the threshold on the same data is how WMT reports it; it favours no metric over another.
+    """
+    hd, od = _pairs(groups, human, ours)
+    if not len(hd):
+        return float("nan"), 0.0
+    h = _signs(hd, 1e-9)
+    cands = np.unique(np.concatenate([[0.0], np.quantile(np.abs(od), np.linspace(0, 1, 201))]))
+    best = max(((float(np.mean(h == _signs(od, e))), float(e)) for e in cands), key=lambda t: t[0])
+    return best
+
+
+def _signs(d: np.ndarray, eps: float) -> np.ndarray:
+    return np.where(np.abs(d) <= eps, 0, np.sign(d))
 
 
 def kendall_tau(a: Sequence[float], b: Sequence[float]) -> float:
@@ -168,3 +194,106 @@ def reliability_table(labels: Sequence[bool], probs: Sequence[float], bins: int 
 
 def finite(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), 4)
+
+
+# -- running an evaluation -----------------------------------------------------------------------
+
+BENCHMARKS = ("mqm-zhen", "mlqe-ru-en")
+MLQE_SPLITS = {"dev": ("dev",), "test": ("test20", "test21")}
+
+
+def _baselines(units: list[tuple[float, dict, list]], texts: list[str]) -> dict[str, list[float]]:
+    """Scores where higher means "more likely garbled", one list per scorer compared in the table."""
+    return {
+        "length (characters)": [float(len(t)) for t in texts],
+        "mean log-prob (negated)": [-f.get("lm_mean_logprob", 0.0) for _, f, _ in units],
+        "SLOR (negated)": [-f.get("slor", 0.0) for _, f, _ in units],
+        "rules only": [sum(1.0 if x.severity == "major" else 0.3 for x in found) for _, _, found in units],
+        "mtqa (calibrated)": [p for p, _, _ in units],
+    }
+
+
+def _located(units: list[tuple[float, dict, list]]) -> list[tuple[int, int] | None]:
+    """The span mtqa points an editor at: the first major finding, else the LM's located break."""
+    out = []
+    for _, f, found in units:
+        major = [x for x in found if x.severity == "major"]
+        if major:
+            out.append((major[0].start, major[0].end))
+        elif "break" in f:
+            out.append((f["break"]["start"], f["break"]["end"]))
+        else:
+            out.append(None)
+    return out
+
+
+def eval_mqm(pipeline, bench_dir: Path, split: str) -> dict:
+    """Garbled detection, item-grouped pairwise accuracy, correlations and span agreement on WMT23 zh-en."""
+    items = load_mqm(bench_dir, split)
+    texts = [it.target for it in items]
+    units = pipeline.score_sentences(texts, mqm_contexts(items))
+    y = [it.garbled for it in items]
+    human = [it.mqm_score for it in items]
+    groups = [f"{it.doc_id}|{it.seg_id}" for it in items]
+    table = {}
+    for name, s in _baselines(units, texts).items():
+        table[name] = {
+            "roc_auc": finite(roc_auc(y, s)), "average_precision": finite(average_precision(y, s)),
+            "pairwise_accuracy": finite(pairwise_accuracy(groups, human, s)),
+            "pairwise_acc_t": finite(pairwise_accuracy_tie_calibrated(groups, human, s)[0]),
+            "kendall_tau": finite(kendall_tau(s, human)), "pearson": finite(pearson(s, human)),
+        }
+    probs = [p for p, _, _ in units]
+    garbled_idx = [i for i, it in enumerate(items) if it.garbled]
+    located = _located(units)
+    return {
+        "benchmark": "mqm-zhen", "split": split, "n": len(items), "n_garbled": sum(y),
+        "signature": pipeline.signature, "table": table,
+        "span_hit_rate": finite(span_hit_rate([located[i] for i in garbled_idx],
+                                              [items[i].major_spans for i in garbled_idx])),
+        "brier": finite(brier(y, probs)), "reliability": reliability_table(y, probs),
+    }
+
+
+def load_mlqe(bench_dir: Path, split: str) -> list[dict]:
+    wanted = MLQE_SPLITS[split]
+    with open(Path(bench_dir) / MLQE_FILE, encoding="utf-8") as fh:
+        return [r for r in map(json.loads, fh) if r["split"] in wanted]
+
+
+def eval_mlqe(pipeline, bench_dir: Path, split: str) -> dict:
+    """Correlation with MLQE-PE ru-en direct assessment (da_z, higher is better, so scores are negated)."""
+    recs = load_mlqe(bench_dir, split)
+    texts = [r["target"] for r in recs]
+    units = pipeline.score_sentences(texts)
+    da = [-float(r["da_z"]) for r in recs]
+    table = {name: {"pearson": finite(pearson(s, da)), "spearman": finite(spearman(s, da))}
+             for name, s in _baselines(units, texts).items()}
+    return {"benchmark": "mlqe-ru-en", "split": "+".join(MLQE_SPLITS[split]), "n": len(recs),
+            "signature": pipeline.signature, "table": table}
+
+
+def run_eval(pipeline, benchmark: str, split: str, bench_dir: Path) -> dict:
+    if benchmark == "mqm-zhen":
+        return eval_mqm(pipeline, bench_dir, split)
+    if benchmark == "mlqe-ru-en":
+        return eval_mlqe(pipeline, bench_dir, split)
+    raise ValueError(f"unknown benchmark {benchmark!r}; choose from {', '.join(BENCHMARKS)}")
+
+
+def eval_markdown(result: dict) -> str:
+    """The result as the Markdown table docs/evaluation.md quotes."""
+    cols = list(next(iter(result["table"].values())))
+    lines = [f"### {result['benchmark']} {result['split']} (n={result['n']}"
+             + (f", garbled={result['n_garbled']})" if "n_garbled" in result else ")"), "",
+             "| scorer | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for name, row in result["table"].items():
+        lines.append(f"| {name} | " + " | ".join("-" if row[c] is None else f"{row[c]:.3f}" for c in cols) + " |")
+    if "span_hit_rate" in result:
+        lines += ["", f"Span agreement (located span overlaps a rater's Major span, garbled segments): "
+                      f"{result['span_hit_rate']}", f"Brier score of the calibrated probability: {result['brier']}",
+                  "", "| probability bin | n | mean predicted | observed garbled |", "|---|---|---|---|"]
+        lines += [f"| {r['bin']} | {r['n']} | {r['mean_prob']:.3f} | {r['observed']:.3f} |"
+                  for r in result["reliability"]]
+    lines += ["", f"Signature: `{result['signature']}`", ""]
+    return "\n".join(lines)

@@ -220,17 +220,18 @@ class LanguageModel:
         return [(list(ids), [tuple(o) for o in offs]) for ids, offs in
                 zip(enc["input_ids"], enc["offset_mapping"], strict=True)]
 
-    def _pieces(self, ids: list[int], overlap: int) -> list[tuple[list[int], int, int]]:
+    def _pieces(self, ids: list[int], overlap: int, context: list[int] = ()) -> list[tuple[list[int], int, int]]:
         """Cut a token sequence into model windows: (input ids, first counted position, token offset).
 
-        Sentences longer than the window are scored in overlapping windows, each conditioned on the
-        tail of the previous one, so time and memory stay linear in length.
+        ``context`` tokens (e.g. the end of the previous sentence) condition the first window without
+        being scored. Sentences longer than the window are scored in overlapping windows, each
+        conditioned on the tail of the previous one, so time and memory stay linear in length.
         """
-        room = self.max_tokens - 1
-        if len(ids) <= room:
-            return [([self.prefix_id, *ids], 1, 0)]
-        pieces = [([self.prefix_id, *ids[:room]], 1, 0)]
+        context = list(context)[-(self.max_tokens // 4):] if context else []
+        room = self.max_tokens - 1 - len(context)
+        pieces = [([self.prefix_id, *context, *ids[:room]], 1 + len(context), 0)]
         pos = room
+        room = self.max_tokens - 1
         while pos < len(ids):
             ctx = ids[pos - overlap:pos]
             new = ids[pos:pos + room - overlap]
@@ -238,27 +239,35 @@ class LanguageModel:
             pos += len(new)
         return pieces
 
-    def score(self, sentences: list[str]) -> list[TokenScores]:
-        """Per-token log-probabilities and predictive entropies for each sentence, in input order."""
+    def score(self, sentences: list[str], contexts: list[str] | None = None,
+              context_tokens: int = 32) -> list[TokenScores]:
+        """Per-token log-probabilities and predictive entropies for each sentence, in input order.
+
+        With ``contexts``, each sentence is conditioned on the last ``context_tokens`` tokens of its
+        context string (e.g. the preceding sentence of the article) instead of on the start token alone.
+        """
         import torch
 
         tokenized = self.tokenize(sentences)
+        ctx_ids: list[list[int]] = [[] for _ in sentences]
+        if contexts is not None:
+            ctx_ids = [ids[-context_tokens:] if context_tokens else [] for ids, _ in
+                       self.tokenize([c or "" for c in contexts])]
         overlap = min(64, self.max_tokens // 4)
         lp = [np.zeros(len(ids), dtype=np.float32) for ids, _ in tokenized]
         ent = [np.zeros(len(ids), dtype=np.float32) for ids, _ in tokenized]
-        pieces = [(i, *p) for i, (ids, _) in enumerate(tokenized) if ids for p in self._pieces(ids, overlap)]
+        pieces = [(i, *p) for i, (ids, _) in enumerate(tokenized) if ids
+                  for p in self._pieces(ids, overlap, ctx_ids[i])]
         pieces.sort(key=lambda p: len(p[1]))
         with self._lock, torch.inference_mode():
             start = 0
             while start < len(pieces):
-                width = len(pieces[start][1])
                 end = start + 1
                 # Pieces are sorted by length, so the last one in a batch sets its padded width.
                 while end < len(pieces) and len(pieces[end][1]) * (end - start + 1) <= self.batch_tokens:
                     end += 1
                 batch = pieces[start:end]
-                width = len(batch[-1][1])
-                self._score_batch(batch, width, lp, ent)
+                self._score_batch(batch, len(batch[-1][1]), lp, ent)
                 start = end
         return [TokenScores(offsets, lp[i], ent[i]) for i, (_, offsets) in enumerate(tokenized)]
 
@@ -285,11 +294,11 @@ class LanguageModel:
             logits = head(h[s:s + 512]).float()
             if self._softcap:
                 logits = torch.tanh(logits / self._softcap) * self._softcap
-            lse = torch.logsumexp(logits, dim=-1)
-            tgt = logits.gather(1, targets[s:s + 512, None]).squeeze(1)
-            probs = torch.softmax(logits, dim=-1)
-            out_lp.append(tgt - lse)
-            out_ent.append(lse - (probs * logits).sum(-1))
+            lse = torch.logsumexp(logits, dim=-1, keepdim=True)
+            out_lp.append((logits.gather(1, targets[s:s + 512, None]) - lse).squeeze(1))
+            # entropy = lse - sum(p * logits); one exp pass and a batched dot, no softmax copy kept
+            probs = torch.sub(logits, lse).exp_()
+            out_ent.append(lse.squeeze(1) - torch.bmm(probs.unsqueeze(1), logits.unsqueeze(2)).view(-1))
         flat_lp = torch.cat(out_lp).numpy()
         flat_ent = torch.cat(out_ent).numpy()
         k = 0

@@ -19,15 +19,15 @@ import numpy as np
 from mtqa import rules
 from mtqa.calibrate import FEATURES, Calibration, feature_vector
 from mtqa.engine import Pipeline, Settings, unit_findings
-from mtqa.evaluate import average_precision, default_benchmark_dir, load_mqm, roc_auc
+from mtqa.evaluate import average_precision, default_benchmark_dir, load_mqm, mqm_contexts, roc_auc
 from mtqa.lm import cache_dir
 
 
 def dev_features(pipe: Pipeline, bench: Path) -> tuple[list, list[dict]]:
     """(items, LM features) of the dev split; LM scores come from the persistent score cache."""
     items = load_mqm(bench, "dev")
-    print(f"features of {len(items)} dev targets with {pipe.lm.signature} ...", file=sys.stderr)
-    return items, pipe.lm_step([it.target for it in items])
+    print(f"features of {len(items)} dev targets with {pipe.lm_signature} ...", file=sys.stderr)
+    return items, pipe.lm_step([it.target for it in items], mqm_contexts(items))
 
 
 def main() -> int:
@@ -54,7 +54,7 @@ def main() -> int:
     cal.meta = {
         "fitted_on": "mqm_zhen_wmt23/dev.jsonl (garbled = README ground truth)",
         "n": len(y), "n_garbled": int(y.sum()), "C": args.C,
-        "lm": pipe.lm.signature, "rules": rules.rules_signature(),
+        "lm": pipe.lm_signature, "rules": rules.rules_signature(),
         "dev_roc_auc": round(roc_auc(y, probs), 4), "dev_average_precision": round(average_precision(y, probs), 4),
         "command": "python scripts/calibrate.py", "date": datetime.date.today().isoformat(),
     }

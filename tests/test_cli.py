@@ -64,3 +64,9 @@ def test_format_json_prints_one_article(tmp_path):
 def test_missing_input_is_a_usage_error(tmp_path):
     proc = _run("score", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and "no such file" in proc.stderr
+
+
+def test_eval_with_a_missing_benchmark_folder_is_a_clear_error(tmp_path):
+    proc = _run("eval", "--benchmark", "mqm-zhen", "--split", "dev", "--benchmarks", str(tmp_path))
+    assert proc.returncode == 2
+    assert "cannot read benchmark mqm-zhen" in proc.stderr and str(tmp_path) in proc.stderr

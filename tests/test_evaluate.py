@@ -58,3 +58,46 @@ def test_garbled_ground_truth_follows_readme():
     assert not is_garbled({**base, "n_raters_major_fluency": 1, "major_fluency_only_US_spelling": True})
     assert is_garbled({**base, "n_raters_major_style": 2})
     assert is_garbled({**base, "n_raters_non_translation": 1})
+
+
+def test_tie_calibration_finds_the_threshold_that_predicts_human_ties():
+    from mtqa.evaluate import pairwise_accuracy_tie_calibrated
+
+    groups = ["g"] * 3
+    human = [0.0, 5.0, 5.0]
+    ours = [0.1, 0.80, 0.81]  # b and c differ by 0.01: a tie if the threshold is >= 0.01
+    assert pairwise_accuracy(groups, human, ours) == pytest.approx(2 / 3)
+    acc, eps = pairwise_accuracy_tie_calibrated(groups, human, ours)
+    assert acc == 1.0 and 0.01 <= eps + 1e-12 < 0.7
+
+
+def _mqm_record(doc, seg, system, target, mqm, garbled):
+    return {"id": f"{doc}|{seg}|{system}", "doc_id": doc, "seg_id": seg, "system": system, "target": target,
+            "mqm_score": mqm, "n_raters_major_fluency": int(garbled), "major_fluency_only_US_spelling": False,
+            "n_raters_major_style": 0, "n_raters_non_translation": 0,
+            "errors": [{"side": "target", "severity": "Major", "category": "Fluency/Grammar", "start": 0,
+                        "end": 5}] if garbled else []}
+
+
+def test_eval_mqm_end_to_end_on_a_tiny_benchmark(tmp_path, pipeline):
+    import json
+
+    from mtqa.evaluate import eval_markdown, run_eval
+
+    recs = [
+        _mqm_record("d1", 1, "A", "The talks ended on Monday in Geneva.", 0.0, False),
+        _mqm_record("d1", 1, "B", "Talks Monday ended the on in Geneva the.", 10.0, True),
+        _mqm_record("d1", 2, "A", "Both sides agreed to meet again in March.", 0.1, False),
+        _mqm_record("d1", 2, "B", "Both sides agreed meet again March development The people.", 6.0, True),
+    ]
+    folder = tmp_path / "mqm_zhen_wmt23"
+    folder.mkdir()
+    (folder / "dev.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n", encoding="utf-8")
+    result = run_eval(pipeline, "mqm-zhen", "dev", tmp_path)
+    assert result["n"] == 4 and result["n_garbled"] == 2
+    row = result["table"]["mtqa (calibrated)"]
+    assert set(row) == {"roc_auc", "average_precision", "pairwise_accuracy", "pairwise_acc_t", "kendall_tau",
+                        "pearson"}
+    assert 0.0 <= row["roc_auc"] <= 1.0 and 0.0 <= result["brier"] <= 1.0
+    assert result["table"]["mean log-prob (negated)"]["roc_auc"] == 1.0  # word salad is obviously worse
+    assert "| mtqa (calibrated) |" in eval_markdown(result)

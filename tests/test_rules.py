@@ -94,7 +94,7 @@ def codes(text: str, **kw) -> set[str]:
 def test_registry_codes_are_unique_and_well_formed():
     all_rules = [*rules.SENTENCE_RULES, *rules.ARTICLE_RULES]
     codes_ = [r.code for r in all_rules]
-    assert len(codes_) == len(set(codes_)) == 15
+    assert len(codes_) == len(set(codes_)) == 16
     for r in all_rules:
         assert re.fullmatch(r"[a-z]+(-[a-z]+)*", r.code)
         assert r.severity in ("minor", "major")
@@ -104,7 +104,7 @@ def test_registry_codes_are_unique_and_well_formed():
 
 def test_signature_names_every_rule_and_data_hash():
     sig = rules.rules_signature()
-    assert sig.startswith("rules:fused-sentence@1,repeated-phrase@1,")
+    assert sig.startswith("rules:fused-sentence@1,repeated-phrase@2,repetition-loop@1,")
     assert "headline-damage@1" in sig
     assert re.search(r"\|data:[0-9a-f]{8}$", sig)
 
@@ -558,3 +558,24 @@ def test_headline_damage_negative(title):
 
 def test_no_title_no_headline_finding():
     assert rules.apply_article_rules("A sentence.", None, [(0, 11)]) == []
+
+
+# ------------------------------------------------------------------------------------ repetition-loop
+def test_repetition_loop_fires_on_three_or_more_copies():
+    s = ("The two remaining products are the only one of the Chinese bank's financial products, the Chinese "
+         "bank's financial products, the Chinese bank's financial products, the Chinese bank's financial products.")
+    spans = hits(s, "repetition-loop")
+    assert len(spans) == 1 and "Chinese bank's financial products, the Chinese bank's" in spans[0]
+    assert spans[0].endswith("financial products")
+
+
+def test_repetition_loop_ignores_two_copies_and_filler():
+    assert hits("The people of your country support the people of your country in the cause.",
+                "repetition-loop") == []
+    assert hits("Exports rose 3 percent of the total, 4 percent of the total in May and 5 percent of the total "
+                "in June.", "repetition-loop") == []
+
+
+def test_unbalanced_quotes_ignores_a_lone_quote_unit():
+    assert hits("\u201d", "unbalanced-quotes") == []
+    assert hits('"', "unbalanced-quotes") == []

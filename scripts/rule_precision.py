@@ -1,0 +1,57 @@
+"""Each rule's firing rate and precision on the MQM dev split (never test), for docs/rules.md.
+
+    .venv/bin/python scripts/rule_precision.py [--benchmarks ../shared/benchmarks]
+
+Rules run per sentence inside each target segment, as in articles. Precision = share of segments
+where the rule fires that the benchmark README calls garbled; "clean fires" = share of the segments
+all three raters judged error-free on which the rule fires (the issue's bar: at most 2%).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+from mtqa import rules
+from mtqa.engine import unit_findings
+from mtqa.evaluate import MQM_DIR, default_benchmark_dir, is_garbled
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--benchmarks", type=Path, default=default_benchmark_dir())
+    args = ap.parse_args()
+    if args.benchmarks is None:
+        ap.error("no --benchmarks folder given and ../shared/benchmarks not found")
+    with open(args.benchmarks / MQM_DIR / "dev.jsonl", encoding="utf-8") as fh:
+        recs = [json.loads(line) for line in fh]
+    fires, garbled, clean_fires, example = Counter(), Counter(), Counter(), {}
+    n_clean = sum(r["n_raters_no_error"] == r["n_raters"] for r in recs)
+    for r in recs:
+        codes = {}
+        for f in unit_findings(r["target"]):
+            codes.setdefault(f.code, r["target"][f.start:f.end])
+        for code, span in codes.items():
+            fires[code] += 1
+            garbled[code] += is_garbled(r)
+            clean_fires[code] += r["n_raters_no_error"] == r["n_raters"]
+            if is_garbled(r):
+                example.setdefault(code, span)
+    print(f"dev: {len(recs)} segments, {sum(map(is_garbled, recs))} garbled, {n_clean} clean by all raters")
+    print(f"{rules.rules_signature()}\n")
+    print("| rule | severity | fires on | precision | fires on clean | example (garbled dev segment) |")
+    print("|---|---|---|---|---|---|")
+    for rule in rules.SENTENCE_RULES:
+        c = rule.code
+        prec = f"{garbled[c] / fires[c]:.2f}" if fires[c] else "-"
+        ex = example.get(c, "").replace("|", "\\|")[:60]
+        print(f"| `{c}` | {rule.severity} | {fires[c]} | {prec} | {clean_fires[c]} ({clean_fires[c] / n_clean:.1%}) "
+              f"| {ex} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
