@@ -49,7 +49,8 @@ def _main() -> None:
 
 @app.command()
 def score(
-    inputs: Annotated[list[Path], typer.Argument(help=".txt files, folders, .jsonl/.csv/.parquet corpora.")],
+    inputs: Annotated[list[Path], typer.Argument(
+        help=".txt files, folders, .jsonl/.csv/.parquet corpora, .html pages, feeds; '-' reads JSONL from stdin.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("reports/latest"),
     fmt: Annotated[str, typer.Option("--format", help="'files' writes DIR; 'json' prints one article.")] = "files",
     model: ModelOpt = None,
@@ -100,6 +101,75 @@ def score(
     for r in errors:
         typer.echo(f"  error: {r.input}: {r.error}", err=True)
     raise typer.Exit(2 if errors else 0)
+
+
+@app.command()
+def check(
+    inputs: Annotated[list[str], typer.Argument(
+        help="Files, folders, corpora, .html pages, .rss/.atom/.xml feeds; '-' reads JSONL from stdin.")],
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="Config file (default: ./mtqa.toml; tool.mtqa in ./pyproject.toml is read first).")] = None,
+    max_score: Annotated[float | None, typer.Option(
+        help="Sentence probability that fails the gate (default 0.8).")] = None,
+    max_flagged_share: Annotated[float | None, typer.Option(
+        help="Fail when more than this share of an article's sentences is flagged (default 1.0: off).")] = None,
+    ignore_rule: Annotated[list[str] | None, typer.Option(
+        "--ignore-rule", help="Rule code that never fails the gate (repeatable; adds to the config's list).")] = None,
+    min_severity: Annotated[str | None, typer.Option(help="Findings of this severity or worse fail: minor|major.")
+                            ] = None,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="'fail' (default): fail what the report calls fail; 'review': fail review too.")] = None,
+    review_score: Annotated[float | None, typer.Option(
+        help="With --fail-on review: sentence probability that fails (default 0.5).")] = None,
+    baseline: Annotated[Path | None, typer.Option(help="Baseline JSON: recorded findings do not count.")] = None,
+    write_baseline: Annotated[Path | None, typer.Option(
+        help="Record the current failures in this baseline file and exit 0.")] = None,
+    junit: Annotated[Path | None, typer.Option(help="Write a JUnit XML report here.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the article records (JSON list) here.")
+                        ] = None,
+    sarif_out: Annotated[Path | None, typer.Option("--sarif", help="Write a SARIF 2.1.0 log here.")] = None,
+    github: Annotated[bool, typer.Option("--github", help="Print GitHub Actions annotations on stdout.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the usual reports here.")] = None,
+    model: ModelOpt = None,
+    threads: Annotated[int | None, typer.Option(help="torch threads (default: all cores).")] = None,
+    cache: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Gate a batch of articles for CI: exit 1 when an article fails, with JUnit/SARIF/JSON reports.
+
+    Exit status: 0 every article passes; 1 some article fails the gate; 2 usage or config error, model
+    load error, or an input that could not be read (every readable article is still checked and reported).
+    """
+    from mtqa import gate
+
+    overrides = {"max_score": max_score, "max_flagged_share": max_flagged_share, "ignore_rules": ignore_rule,
+                 "min_severity": min_severity, "fail_on_verdict": fail_on, "review_score": review_score}
+    try:
+        cfg = gate.load_config(config_file=config, overrides=overrides)
+        known = gate.load_baseline(baseline) if baseline else set()
+    except gate.ConfigError as exc:
+        typer.echo(f"mtqa: {exc}", err=True)
+        raise typer.Exit(2) from None
+    pipe = _pipeline(gate.gate_settings(cfg, model=model, threads=threads, cache=_cache(cache, no_cache)))
+    writer = ReportWriter(out, pipe.signature) if out else None
+    pairs = []
+    for res, outcome in gate.iter_check(inputs, cfg, known, pipeline=pipe):
+        if writer:
+            writer.add(res)
+        pairs.append((res, outcome))
+    if writer:
+        writer.close()
+    gate.write_outputs(pairs, junit=junit, json_path=json_out, sarif_path=sarif_out)
+    if github:
+        for line in gate.github_annotations(pairs):
+            typer.echo(line)
+    typer.echo(gate.summary_text(pairs), err=True, nl=False)
+    code = gate.exit_code(pairs)
+    if write_baseline:
+        n = gate.write_baseline(write_baseline, [r for r, _ in pairs], cfg)
+        typer.echo(f"mtqa: wrote {n} fingerprints to {write_baseline}", err=True)
+        code = 2 if code == 2 else 0
+    raise typer.Exit(code)
 
 
 @app.command("eval")

@@ -1,4 +1,5 @@
-"""Reading articles from what users have: text files, folders, JSONL/CSV/Parquet corpora.
+"""Reading articles from what users have: text files, folders, JSONL/CSV/Parquet corpora, saved web pages,
+RSS/Atom feeds and JSONL on standard input (``-``).
 
 Every input either becomes an :class:`Article` or a :class:`ReadError` naming the file (and line or
 row); nothing is dropped silently, and one bad row never stops the rest of the batch.
@@ -7,14 +8,21 @@ row); nothing is dropped silently, and one bad row never stops the rest of the b
 from __future__ import annotations
 
 import json
+import re
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from mtqa.types import Article, ReadError
 
 TEXT_SUFFIXES = {".txt", ".text"}
+HTML_SUFFIXES = {".html", ".htm"}
 CORPUS_SUFFIXES = {".jsonl", ".ndjson", ".csv", ".parquet"}
-SUPPORTED = TEXT_SUFFIXES | CORPUS_SUFFIXES
+FEED_SUFFIXES = {".rss", ".atom", ".xml"}
+SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | CORPUS_SUFFIXES | FEED_SUFFIXES
+STDIN = "-"  # an input of "-" is JSONL read from standard input
+STDIN_NAME = "<stdin>"
 OPTIONAL_COLUMNS = ("title", "url", "reference", "source")
 
 
@@ -61,15 +69,56 @@ def read_text_file(path: Path) -> Iterator[Article | ReadError]:
     yield Article(id=path.stem, text=text, input=str(path))
 
 
+def read_html_file(path: Path) -> Iterator[Article | ReadError]:
+    """A saved web page: trafilatura (offline) extracts the article text, one paragraph per line.
+
+    The article text, and so every offset in the reports, is the extracted text; the page's title is
+    put on the first line when the extraction does not start with it, so the title is found as usual.
+    """
+    import trafilatura
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        yield ReadError(str(path), str(exc), id=path.stem)
+        return
+    try:
+        text = trafilatura.extract(raw, include_comments=False, favor_recall=True)
+        meta = trafilatura.extract_metadata(raw)
+    except Exception as exc:  # lxml and trafilatura raise many types on broken markup
+        yield ReadError(str(path), f"could not parse HTML: {exc}", id=path.stem)
+        return
+    if not text or not text.strip():
+        yield ReadError(str(path), "no article text found in the HTML page", id=path.stem)
+        return
+    title = (meta.title or "").strip() if meta else ""
+    if title and not text.startswith(title):
+        text = f"{title}\n{text}"
+    yield Article(id=path.stem, text=text, input=str(path), url=(meta.url if meta else None) or None)
+
+
 def read_jsonl(path: Path) -> Iterator[Article | ReadError]:
     """Line by line (not pandas.read_json) so one malformed line is reported and the rest still read."""
     try:
         with open(path, "rb") as fh:
-            for lineno, raw in enumerate(fh, start=1):
-                if raw.strip():
-                    yield _jsonl_line(raw, f"{path}:{lineno}", f"{path.stem}-{lineno}")
+            yield from _jsonl_lines(fh, str(path), path.stem)
     except OSError as exc:
         yield ReadError(str(path), str(exc))
+
+
+def read_stdin(stream: BinaryIO | None = None) -> Iterator[Article | ReadError]:
+    """JSONL on standard input (the input ``-``): lines are named ``<stdin>:LINE``, default ids ``stdin-LINE``."""
+    fh = stream if stream is not None else sys.stdin.buffer
+    try:
+        yield from _jsonl_lines(fh, STDIN_NAME, "stdin")
+    except OSError as exc:
+        yield ReadError(STDIN_NAME, str(exc))
+
+
+def _jsonl_lines(fh: Iterable[bytes], name: str, stem: str) -> Iterator[Article | ReadError]:
+    for lineno, raw in enumerate(fh, start=1):
+        if raw.strip():
+            yield _jsonl_line(raw, f"{name}:{lineno}", f"{stem}-{lineno}")
 
 
 def _jsonl_line(raw: bytes, where: str, default_id: str) -> Article | ReadError:
@@ -102,19 +151,114 @@ def read_table(path: Path) -> Iterator[Article | ReadError]:
         yield _record_to_article(rec, where, f"{path.stem}-{line_of(i)}")
 
 
+_BLOCK_TAGS = {
+    "p", "div", "li", "ul", "ol", "dl", "dt", "dd", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6",
+    "table", "tr", "section", "article", "header", "footer", "aside", "figure", "figcaption", "hr", "address",
+}
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed")
+_SPACES = re.compile(r"[^\S\n]+")
+
+
+def html_fragment_to_text(html: str) -> str:
+    """Plain text of an HTML fragment (a feed item's content), one paragraph per line.
+
+    lxml rather than trafilatura: trafilatura returns nothing for short fragments and drops repeated
+    paragraphs, which would hide exactly the repetition damage mtqa looks for. ``<p>``, ``<br>`` and other
+    block elements end lines (line breaks in the source do not); scripts and styles are dropped; spaces inside
+    a line are collapsed.
+    """
+    import lxml.html
+    from lxml import etree
+
+    if not html.strip():
+        return ""
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return " ".join(html.split())
+    for bad in root.xpath("|".join(f"//{t}" for t in _DROP_TAGS)):
+        bad.drop_tree()
+    for el in root.iter():
+        # line breaks in the HTML source are spaces; only elements break lines
+        el.text = el.text.replace("\n", " ") if el.text else el.text
+        el.tail = el.tail.replace("\n", " ") if el.tail else el.tail
+        if not isinstance(el.tag, str):
+            continue
+        tag = el.tag.lower()
+        if tag == "br":
+            el.tail = "\n" + (el.tail or "")
+        elif tag in _BLOCK_TAGS:
+            el.text = "\n" + (el.text or "")
+            el.tail = "\n" + (el.tail or "")
+    lines = (_SPACES.sub(" ", line).strip() for line in root.text_content().split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _detail_text(detail, fallback: str | None) -> str:
+    """A feedparser text construct as plain text: HTML is converted, plain text kept as it is."""
+    if detail is None:
+        return (fallback or "").strip()
+    value = detail.get("value") or ""
+    if "html" in (detail.get("type") or "text/html"):
+        return html_fragment_to_text(value)
+    return "\n".join(line.strip() for line in value.splitlines() if line.strip())
+
+
+def read_feed(path: Path) -> Iterator[Article | ReadError]:
+    """An RSS 2.0 or Atom feed (feedparser): every item becomes an article, named ``path#itemN``.
+
+    id: the item's id/guid, else its link, else ``file#N``; text: the title line, then the content (or, when
+    there is none, the summary) as plain text, one paragraph per line; url: the item's link.
+    """
+    import feedparser
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        yield ReadError(str(path), str(exc), id=path.stem)
+        return
+    feed = feedparser.parse(raw)
+    if not feed.entries:
+        if feed.get("bozo"):
+            why = f"not a readable RSS or Atom feed: {feed.get('bozo_exception')}"
+        elif not feed.get("version"):
+            why = "not an RSS or Atom feed"
+        else:
+            why = "feed has no items"
+        yield ReadError(str(path), why, id=path.stem)
+        return
+    for n, entry in enumerate(feed.entries, start=1):
+        where = f"{path}#item{n}"
+        art_id = (entry.get("id") or entry.get("link") or "").strip() or f"{path.name}#{n}"
+        title = _detail_text(entry.get("title_detail"), entry.get("title")).replace("\n", " ") or None
+        content = entry.get("content") or []
+        body = "\n".join(t for t in (_detail_text(c, None) for c in content) if t)
+        if not body:
+            body = _detail_text(entry.get("summary_detail"), entry.get("summary"))
+        if not body.strip():
+            yield ReadError(where, "feed item has no content or summary", id=art_id)
+            continue
+        text = f"{title}\n{body}" if title and not body.startswith(title) else body
+        yield Article(id=art_id, text=text, input=where, title=title, url=entry.get("link") or None)
+
+
 def read_path(path: Path) -> Iterator[Article | ReadError]:
     """Read one file by its suffix."""
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
         yield from read_jsonl(path)
+    elif suffix in FEED_SUFFIXES:
+        yield from read_feed(path)
     elif suffix in (".csv", ".parquet"):
         yield from read_table(path)
+    elif suffix in HTML_SUFFIXES:
+        yield from read_html_file(path)
     else:
         yield from read_text_file(path)
 
 
 def read_inputs(paths: Iterable[str | Path]) -> Iterator[Article | ReadError]:
-    """Articles from files and folders (recursively, supported suffixes, sorted), in order.
+    """Articles from files and folders (recursively, supported suffixes, sorted) and ``-`` (JSONL on stdin).
 
     Duplicate ids are kept apart: the second ``x`` becomes ``x~2`` so no report overwrites another.
     """
@@ -123,7 +267,7 @@ def read_inputs(paths: Iterable[str | Path]) -> Iterator[Article | ReadError]:
         if isinstance(item, ReadError):
             yield item
             continue
-        for rec in read_path(item):
+        for rec in (read_stdin() if item is None else read_path(item)):
             if rec.id is not None:
                 count = seen.get(rec.id, 0) + 1
                 seen[rec.id] = count
@@ -134,8 +278,17 @@ def read_inputs(paths: Iterable[str | Path]) -> Iterator[Article | ReadError]:
             yield rec
 
 
-def _expand(paths: Iterable[str | Path]) -> Iterator[Path | ReadError]:
+def _expand(paths: Iterable[str | Path]) -> Iterator[Path | ReadError | None]:
+    """Files to read in order; ``None`` stands for standard input (``-``, read once)."""
+    stdin_read = False
     for p in paths:
+        if str(p) == STDIN:
+            if stdin_read:
+                yield ReadError(STDIN_NAME, "'-' given more than once; standard input is read once")
+            else:
+                stdin_read = True
+                yield None
+            continue
         path = Path(p)
         if path.is_dir():
             files = sorted(f for f in path.rglob("*") if f.is_file() and f.suffix.lower() in SUPPORTED

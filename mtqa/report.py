@@ -37,8 +37,6 @@ _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"{d}{i}" for d in ("COM", "L
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _TINT_MIN = 0.3  # unflagged sentences are tinted only from this score up, so the page is not all pink
 _SEVERITY_RANK = {"major": 2, "minor": 1}
-_UMASK = os.umask(0o22)  # read once (os.umask is the only portable way) so reports get normal modes,
-os.umask(_UMASK)  # not mkstemp's 0600
 
 SUMMARY_COLUMNS = [
     "id", "title", "input", "status", "error", "score", "verdict",
@@ -102,7 +100,7 @@ def _write_atomic(path: Path, data: str | bytes, errors: str = "strict") -> None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data if isinstance(data, bytes) else data.encode("utf-8", errors))
-        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; reports are meant to be read by others
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -50,7 +50,43 @@ def main() -> int:
         ex = example.get(c, "").replace("|", "\\|")[:60]
         print(f"| `{c}` | {rule.severity} | {fires[c]} | {prec} | {clean_fires[c]} ({clean_fires[c] / n_clean:.1%}) "
               f"| {ex} |")
+    article_rules(recs)
     return 0
+
+
+def article_rules(recs: list[dict]) -> None:
+    """Article rules on rebuilt dev articles: ``headline-damage`` on each article's first segment (WMT news
+    documents start with the headline), ``inconsistent-name`` on the whole (document, system) article."""
+    from mtqa.segment import split_sentences
+
+    by_article: dict[tuple[str, str], list[dict]] = {}
+    for r in recs:
+        by_article.setdefault((r["doc_id"], r["system"]), []).append(r)
+    head_fires = head_garbled = 0
+    name_fires = name_garbled = any_garbled = 0
+    for segs in by_article.values():
+        segs.sort(key=lambda r: r["seg_id"])
+        first = segs[0]
+        if first["seg_id"] == 1:
+            title = first["target"]
+            if any(f.code == "headline-damage" for f in rules.apply_article_rules(title, (0, len(title)), [])):
+                head_fires += 1
+                head_garbled += is_garbled(first)
+        text = "\n".join(r["target"] for r in segs)
+        spans = split_sentences(text, 0, len(text))
+        has_garbled = any(is_garbled(r) for r in segs)
+        any_garbled += has_garbled
+        if any(f.code == "inconsistent-name" for f in rules.apply_article_rules(text, None, spans)):
+            name_fires += 1
+            name_garbled += has_garbled
+    n = len(by_article)
+    print(f"\n{n} dev articles (document x system); {any_garbled} ({any_garbled / n:.0%}) contain a garbled segment")
+    print("| article rule | fires on | precision |")
+    print("|---|---|---|")
+    print(f"| `headline-damage` (first segment = headline garbled) | {head_fires} headlines | "
+          f"{head_garbled / head_fires if head_fires else float('nan'):.2f} |")
+    print(f"| `inconsistent-name` (article has a garbled segment) | {name_fires} articles | "
+          f"{name_garbled / name_fires if name_fires else float('nan'):.2f} |")
 
 
 if __name__ == "__main__":

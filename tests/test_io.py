@@ -66,3 +66,24 @@ def test_non_utf8_and_empty_file(tmp_path):
     assert arts == []
     assert {e.id for e in errs} == {"latin", "empty"}
     assert any("not valid UTF-8" in e.message for e in errs)
+
+
+PAGE = """<html><head><title>Kim vows to deepen ties with Moscow</title></head><body>
+<nav><a href="/">Home</a> &raquo; <a href="/world">World</a></nav>
+<article><h1>Kim vows to deepen ties with Moscow</h1>
+<p>PYONGYANG &mdash; North Korean leader Kim Jong-un sent a message of greetings to Russian President Vladimir
+Putin on Wednesday, state media reported.</p>
+<p>He said the people &lt;script&gt;alert(1)&lt;/script&gt; of both countries would stand together.</p></article>
+<footer>&copy; 2024 Example News. All rights reserved.</footer></body></html>"""
+
+
+def test_html_page_is_extracted_with_trafilatura(tmp_path):
+    (tmp_path / "page.html").write_text(PAGE, encoding="utf-8")
+    (tmp_path / "empty.htm").write_text("<html><body><div></div></body></html>", encoding="utf-8")
+    arts, errs = _split(read_inputs([tmp_path]))
+    assert [a.id for a in arts] == ["page"]
+    lines = arts[0].text.splitlines()
+    assert lines[0] == "Kim vows to deepen ties with Moscow"
+    assert any(line.startswith("PYONGYANG — North Korean leader Kim Jong-un") for line in lines)
+    assert "<script>alert(1)</script>" in arts[0].text  # entities decoded to text, to be escaped by reports
+    assert "Home" not in lines and [e.id for e in errs] == ["empty"] and "no article text" in errs[0].message
