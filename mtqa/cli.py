@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +15,9 @@ from mtqa.engine import Pipeline, Settings
 from mtqa.io import read_inputs
 from mtqa.lm import ModelLoadError
 from mtqa.report import ReportWriter, article_to_dict
+from mtqa.types import Article, ArticleResult, ReadError
+
+NOT_DONE = "not done: interrupted"
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Find garbled machine-translated sentences in English news articles.")
@@ -63,17 +68,25 @@ def score(
     calibration: Annotated[Path | None, typer.Option(help="Calibration JSON (default: shipped).")] = None,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Reuse the finished reports in --out that have this run's signature; score the rest.")
+                      ] = False,
+    chunk_articles: Annotated[int, typer.Option(
+        "--chunk-articles", min=1, hidden=True, help="Articles scored together (an interrupt waits for them).")
+                              ] = 64,
 ) -> None:
     """Score articles and write per-article JSON/Markdown/HTML reports plus a corpus summary.
 
     Exit status: 0 when every input was read, 2 when some input could not be read (it is still
-    listed in the summary with its error, and every readable article is scored).
+    listed in the summary with its error, and every readable article is scored), 130/143 when
+    interrupted by SIGINT/SIGTERM (finished reports and the summary are written; rerun with --resume).
     """
     if flag_severity not in ("minor", "major"):
         raise typer.BadParameter("--flag-severity must be minor or major")
     settings = Settings(model=model, threads=threads, flag_threshold=flag_threshold, flag_severity=flag_severity,
                         review_threshold=review_threshold, fail_threshold=fail_threshold,
-                        calibration=str(calibration) if calibration else None, cache=_cache(cache, no_cache))
+                        calibration=str(calibration) if calibration else None, cache=_cache(cache, no_cache),
+                        chunk_articles=chunk_articles)
     if fmt not in ("files", "json"):
         raise typer.BadParameter("--format must be 'files' or 'json'")
     pipe = _pipeline(settings)
@@ -87,20 +100,91 @@ def score(
         sys.stdout.write("\n")
         raise typer.Exit(2 if results[0].status == "error" else 0)
     writer = ReportWriter(out, pipe.signature)
-    with _progress() as progress:
+    reused = not_done = 0
+    with _Interrupt() as interrupt, _progress() as progress:
         task = progress.add_task("articles", total=None)
-        for res in pipe.run(read_inputs(inputs)):
-            writer.add(res)
-            results.append(res)
-            progress.advance(task)
+        for chunk in _chunks(read_inputs(inputs), chunk_articles):
+            if interrupt.signum:  # list what is left, read but not scored
+                for item in chunk:
+                    res = _unscored(item, pipe.signature)
+                    not_done += res.status == "not_done"
+                    writer.add(res)
+                    results.append(res)
+                continue
+            ids = [_result_id(item) for item in chunk]
+            for rid in ids:
+                writer.stem(rid)  # file stems in input order, whether an article is reused or scored
+            prev = {i: writer.finished(rid, item.input) for i, (rid, item) in enumerate(zip(ids, chunk, strict=True))
+                    if resume and isinstance(item, Article)}
+            scored = pipe.run([item for i, item in enumerate(chunk) if prev.get(i) is None])
+            for i in range(len(chunk)):
+                res = prev.get(i) or next(scored)
+                writer.add(res, write=prev.get(i) is None)
+                reused += prev.get(i) is not None
+                results.append(res)
+                progress.advance(task)
     writer.close()
     errors = [r for r in results if r.status == "error"]
     by_verdict = {v: sum(r.verdict == v for r in results) for v in ("pass", "review", "fail")}
+    extra = (f", {reused} reused from an earlier run" if resume else "") + (
+        f", {not_done} not done (interrupted)" if interrupt.signum else "")
     typer.echo(f"{len(results)} articles: {by_verdict['pass']} pass, {by_verdict['review']} review, "
-               f"{by_verdict['fail']} fail, {len(errors)} error -> {out}/index.html", err=True)
+               f"{by_verdict['fail']} fail, {len(errors)} error{extra} -> {out}/index.html", err=True)
     for r in errors:
         typer.echo(f"  error: {r.input}: {r.error}", err=True)
+    if interrupt.signum:
+        typer.echo(f"mtqa: interrupted; rerun the same command with --resume to score the {not_done} left", err=True)
+        raise typer.Exit(128 + interrupt.signum)
     raise typer.Exit(2 if errors else 0)
+
+
+def _result_id(item: Article | ReadError) -> str:
+    return item.id if isinstance(item, Article) else (item.id or item.input)
+
+
+def _unscored(item: Article | ReadError, signature: str) -> ArticleResult:
+    """The summary row of an input left after an interrupt: ``not_done``, or its read error."""
+    if isinstance(item, ReadError):
+        return ArticleResult(id=_result_id(item), input=item.input, status="error", error=item.message,
+                             signature=signature)
+    return ArticleResult(id=item.id, input=item.input, status="not_done", error=NOT_DONE, signature=signature)
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _Interrupt:
+    """SIGINT/SIGTERM set ``signum`` so the run stops after the current chunk and still writes its summary;
+    a second signal stops at once (reports are written atomically, so no half-written file is left)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum = 0
+        self._old: dict = {}
+
+    def __enter__(self) -> _Interrupt:
+        self._old = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, handler in self._old.items():
+            signal.signal(s, handler)
+
+    def _handle(self, signum, frame) -> None:
+        if self.signum:
+            raise KeyboardInterrupt
+        self.signum = signum
+        typer.echo("\nmtqa: interrupted; finishing the current articles and writing the summary "
+                   "(interrupt again to stop at once)", err=True)
 
 
 @app.command()

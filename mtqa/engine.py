@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from mtqa import rules
+from mtqa import langid, rules
 from mtqa.calibrate import Calibration, feature_vector, load_calibration
 from mtqa.features import FEATURES_VERSION, lm_features
 from mtqa.io import read_inputs
@@ -89,7 +89,7 @@ class Pipeline:
     def signature(self) -> str:
         s = self.settings
         return (f"mtqa:{_version()}|{self.lm_signature}|features:{FEATURES_VERSION}|"
-                f"{rules.rules_signature()}|calibration:{self.calibration.version}|"
+                f"{rules.rules_signature()}|langid:{langid.LANGID_VERSION}|calibration:{self.calibration.version}|"
                 f"flag:{s.flag_threshold}/{s.flag_severity}|review:{s.review_threshold}|fail:{s.fail_threshold}")
 
     # -- steps -------------------------------------------------------------------------------
@@ -145,6 +145,32 @@ class Pipeline:
         self.stats.add("article_findings", len(found))
         return found
 
+    def language_step(self, segments: list[Segment]) -> tuple[list[ArticleFinding], list[Segment]]:
+        """Language identification: ``(article findings, body sentences to score with the LM)``.
+
+        A confidently non-English article gets a ``not-english`` article finding, none of its sentences is
+        scored (their score stays None) and the English rules' findings are dropped; in an English article,
+        a confidently non-English sentence gets a ``not-english`` finding spanning it instead of a score."""
+        body = [s for s in segments if s.kind == "body"]
+        found = langid.article_language(body)
+        if found is not None:  # English rules on foreign text are noise: their sentence findings go too
+            self.stats.add("articles_not_english")
+            self.stats.add("sentences_not_english", len(body))
+            for seg in body:
+                seg.findings = []
+            return [found], []
+        keep = []
+        for seg in body:
+            f = langid.sentence_language(seg)
+            if f is None:
+                keep.append(seg)
+                continue
+            seg.findings = sorted([*seg.findings, f], key=lambda x: (x.start, x.end, x.code))
+            seg.flagged = any(_SEVERITY[x.severity] >= _SEVERITY[self.settings.flag_severity] for x in seg.findings)
+            self.stats.add("sentences_not_english")
+            self.stats.add("sentences_flagged", int(seg.flagged))
+        return [], keep
+
     def calibrate_step(self, segments: list[Segment], feats: list[dict]) -> None:
         for seg, f in zip(segments, feats, strict=True):
             seg.features = _shift(f, seg.start, seg.text)
@@ -196,8 +222,12 @@ class Pipeline:
                                 signature=self.signature)
             try:
                 res.segments, paragraph_of, res.title = self.segment_step(item)
-                res.article_findings = self.rules_step(item.text, res.segments, paragraph_of)
-                pending.append((res, [s for s in res.segments if s.kind == "body"]))
+                notes = [ArticleFinding("input-encoding", note, "minor") for note in item.notes]
+                self.stats.add("input_encoding_fallbacks", len(notes))
+                found = self.rules_step(item.text, res.segments, paragraph_of)
+                lang_found, to_score = self.language_step(res.segments)
+                res.article_findings = [*notes, *lang_found, *([] if lang_found else found)]
+                pending.append((res, to_score))
             except Exception as exc:  # one broken article must not stop the batch
                 res.status, res.error = "error", f"{type(exc).__name__}: {exc}"
                 self.stats.add("article_errors")
@@ -212,9 +242,11 @@ class Pipeline:
 
 
 def _contexts(result: ArticleResult, body: list[Segment]) -> list[str]:
-    """Each body sentence's context: the sentence before it, or the title for the first."""
+    """Each of ``body``'s context: the body sentence before it in the article, or the title for the first."""
     title = next((s.text for s in result.segments if s.kind == "title"), "")
-    return [title, *(s.text for s in body[:-1])][: len(body)]
+    every = [s for s in result.segments if s.kind == "body"]
+    before = dict(zip((s.index for s in every), [title, *(s.text for s in every[:-1])], strict=False))
+    return [before[s.index] for s in body]
 
 
 def _context_key(context: str | None, context_tokens: int) -> str:

@@ -73,6 +73,9 @@ def known_codes() -> dict[str, tuple[str, str]]:
     """Every code the gate can report: rule code -> (message, default severity), plus ``lm-score``."""
     codes = {r.code: (r.message, r.severity) for r in [*rules.SENTENCE_RULES, *rules.ARTICLE_RULES]}
     codes[LM_CODE] = (LM_MESSAGE, "major")
+    # findings made outside mtqa.rules: language identification (mtqa.langid) and input decoding (mtqa.io)
+    codes["not-english"] = ("Text is not in English: it gets this finding instead of a garble score", "major")
+    codes["input-encoding"] = ("Input was not valid UTF-8 and was decoded with a fallback encoding", "minor")
     return codes
 
 

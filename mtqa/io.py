@@ -7,6 +7,7 @@ row); nothing is dropped silently, and one bad row never stops the rest of the b
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
@@ -26,12 +27,36 @@ STDIN_NAME = "<stdin>"
 OPTIONAL_COLUMNS = ("title", "url", "reference", "source")
 
 
-def decode(data: bytes, where: str) -> str:
-    """UTF-8 (a BOM is dropped); anything else is an error naming the input."""
+def decode_text(data: bytes) -> tuple[str, str | None]:
+    """``(text, note)``: UTF-8 (a BOM is dropped); otherwise cp1252 when it decodes, else latin-1 (which
+    always does). ``note`` says what was done ("not valid UTF-8 (byte 17); decoded as cp1252") or is None."""
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{where}: not valid UTF-8 (byte {exc.start}): {exc.reason}") from None
+        bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0  # utf-8-sig counts after the BOM; keep dropping it
+        bad, data = exc.start + bom, data[bom:]
+    for codec in ("cp1252", "latin-1"):
+        try:
+            return data.decode(codec), f"not valid UTF-8 (byte {bad}); decoded as {codec}"
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes every byte string")  # pragma: no cover
+
+
+def decode(data: bytes, where: str) -> str:
+    """Text of ``data`` decoded as :func:`decode_text` does (never raises); ``where`` is kept for callers."""
+    return decode_text(data)[0]
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def is_binary(data: bytes) -> bool:
+    """NUL bytes, or more than 10% control characters (other than tab, newlines, form feed) in the first 8 KiB."""
+    head = data[:8192]
+    if b"\x00" in head:
+        return True
+    return bool(head) and len(_CONTROL.findall(head.decode("latin-1"))) > 0.1 * len(head)
 
 
 def _clean(value) -> str | None:
@@ -43,7 +68,7 @@ def _clean(value) -> str | None:
     return str(value)
 
 
-def _record_to_article(rec: dict, where: str, default_id: str) -> Article | ReadError:
+def _record_to_article(rec: dict, where: str, default_id: str, notes: tuple[str, ...] = ()) -> Article | ReadError:
     if not isinstance(rec, dict):
         return ReadError(where, f"expected an object with 'id' and 'text', got {type(rec).__name__}")
     art_id = _clean(rec.get("id")) or default_id
@@ -53,20 +78,24 @@ def _record_to_article(rec: dict, where: str, default_id: str) -> Article | Read
     if text is None or not text.strip():
         return ReadError(where, "empty or null 'text'", id=art_id)
     extra = {k: _clean(rec.get(k)) for k in OPTIONAL_COLUMNS}
-    return Article(id=art_id, text=text, input=where, **extra)
+    return Article(id=art_id, text=text, input=where, notes=notes, **extra)
 
 
 def read_text_file(path: Path) -> Iterator[Article | ReadError]:
     """One scraped article per file; its id is the file name without suffix."""
     try:
-        text = decode(path.read_bytes(), str(path))
-    except (OSError, ValueError) as exc:
-        yield ReadError(str(path), str(exc), id=path.stem)
+        data = path.read_bytes()
+    except OSError as exc:
+        yield ReadError(str(path), f"cannot read {path}: {exc.strerror or exc}", id=path.stem)
         return
+    if is_binary(data):
+        yield ReadError(str(path), f"binary file, not text: {path}", id=path.stem)
+        return
+    text, note = decode_text(data)
     if not text.strip():
         yield ReadError(str(path), "empty file", id=path.stem)
         return
-    yield Article(id=path.stem, text=text, input=str(path))
+    yield Article(id=path.stem, text=text, input=str(path), notes=(note,) if note else ())
 
 
 def read_html_file(path: Path) -> Iterator[Article | ReadError]:
@@ -122,22 +151,30 @@ def _jsonl_lines(fh: Iterable[bytes], name: str, stem: str) -> Iterator[Article 
 
 
 def _jsonl_line(raw: bytes, where: str, default_id: str) -> Article | ReadError:
+    text, note = decode_text(raw)
     try:
-        rec = json.loads(decode(raw, where))
+        rec = json.loads(text)
     except ValueError as exc:
         return ReadError(where, f"malformed JSON: {exc}")
-    return _record_to_article(rec, where, default_id)
+    return _record_to_article(rec, where, default_id, (note,) if note else ())
 
 
 def read_table(path: Path) -> Iterator[Article | ReadError]:
     """CSV and Parquet through pandas; rows are numbered from 1 after the header (CSV line = row + 1)."""
     import pandas as pd
 
+    notes: tuple[str, ...] = ()
+    csv_options = {"dtype": str, "keep_default_na": False, "na_values": [""]}
     try:
         if path.suffix == ".parquet":
             df = pd.read_parquet(path)
         else:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+            try:
+                df = pd.read_csv(path, encoding="utf-8", **csv_options)
+            except UnicodeDecodeError:  # not UTF-8: decoded as text files are, and every row says so
+                text, note = decode_text(path.read_bytes())
+                df = pd.read_csv(io.StringIO(text), **csv_options)
+                notes = (note,) if note else ()
     except Exception as exc:  # pandas raises many types for unreadable files
         yield ReadError(str(path), f"could not read table: {exc}")
         return
@@ -148,7 +185,7 @@ def read_table(path: Path) -> Iterator[Article | ReadError]:
     for i, rec in enumerate(df.to_dict(orient="records")):
         label = "line" if path.suffix != ".parquet" else "row"
         where = f"{path}:{line_of(i)}" if label == "line" else f"{path}#row{line_of(i)}"
-        yield _record_to_article(rec, where, f"{path.stem}-{line_of(i)}")
+        yield _record_to_article(rec, where, f"{path.stem}-{line_of(i)}", notes)
 
 
 _BLOCK_TAGS = {
@@ -291,8 +328,13 @@ def _expand(paths: Iterable[str | Path]) -> Iterator[Path | ReadError | None]:
             continue
         path = Path(p)
         if path.is_dir():
-            files = sorted(f for f in path.rglob("*") if f.is_file() and f.suffix.lower() in SUPPORTED
-                           and not f.name.startswith("."))
+            try:
+                # a dangling link or an unreadable file is listed too, so it becomes a ReadError naming it
+                files = sorted(f for f in path.rglob("*") if f.suffix.lower() in SUPPORTED
+                               and not f.name.startswith(".") and (f.is_file() or not f.exists()))
+            except OSError as exc:
+                yield ReadError(str(path), f"cannot list folder: {exc}")
+                continue
             if not files:
                 yield ReadError(str(path), f"folder has no readable files ({', '.join(sorted(SUPPORTED))})")
             yield from files

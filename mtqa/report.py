@@ -24,7 +24,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from mtqa.types import ArticleResult, Segment
+from mtqa.types import ArticleFinding, ArticleResult, Finding, Segment
 
 SCHEMA = "mtqa.article/1"
 
@@ -174,6 +174,27 @@ def article_to_dict(result: ArticleResult) -> dict:
             {"code": f.code, "message": f.message, "severity": f.severity} for f in result.article_findings
         ],
     }
+
+
+def article_from_dict(d: Mapping[str, Any]) -> ArticleResult:
+    """An :class:`ArticleResult` back from its ``mtqa.article/1`` record (what ``--resume`` reuses).
+
+    Raises ValueError (or KeyError/TypeError) on a record that is not ``mtqa.article/1``."""
+    if d.get("schema") != SCHEMA:
+        raise ValueError(f"not an {SCHEMA} record")
+    segments = [
+        Segment(index=int(s["index"]), kind=s["kind"], text=s["text"], start=int(s["start"]), end=int(s["end"]),
+                score=s["score"], flagged=bool(s["flagged"]), features=dict(s.get("features") or {}),
+                findings=[Finding(f["code"], f["message"], f["severity"], int(f["start"]), int(f["end"]))
+                          for f in s.get("findings") or []])
+        for s in d.get("segments") or []
+    ]
+    return ArticleResult(
+        id=d["id"], input=d["input"], title=d.get("title"), text=d.get("text") or "", status=d["status"],
+        error=d.get("error"), score=d.get("score"), verdict=d.get("verdict"), segments=segments,
+        article_findings=[ArticleFinding(f["code"], f["message"], f["severity"])
+                          for f in d.get("article_findings") or []],
+        signature=d.get("signature") or "")
 
 
 def _to_json(result: ArticleResult) -> str:
@@ -541,12 +562,37 @@ class ReportWriter:
         self.results: list[ArticleResult] = []
         self.stems: dict[str, str] = {}
         self._taken: set[str] = set()
+        self._reserved: dict[str, str] = {}  # stems handed out by stem() and not yet used by add()
         self.out_dir.mkdir(parents=True, exist_ok=True)
 
-    def add(self, result: ArticleResult) -> dict[str, Path]:
-        stem = self.stems[result.id] = safe_id(result.id, self._taken)
+    def stem(self, article_id: str) -> str:
+        """The file stem the next :meth:`add` of ``article_id`` will use (reserved now, in input order)."""
+        if article_id not in self._reserved:
+            self._reserved[article_id] = safe_id(article_id, self._taken)
+        return self._reserved[article_id]
+
+    def add(self, result: ArticleResult, write: bool = True) -> dict[str, Path]:
+        """Record ``result`` for the summary and write its reports (``write=False``: they are on disk already;
+        a ``not_done`` result gets no report files, only its summary row)."""
         self.results.append(result)
+        if result.status == "not_done":
+            return {}
+        stem = self._reserved.pop(result.id, None) or safe_id(result.id, self._taken)
+        self.stems[result.id] = stem
+        if not write:
+            return {ext: self.out_dir / "articles" / f"{stem}.{ext}" for ext in ("json", "md", "html")}
         return write_article(result, self.out_dir, stem)
+
+    def finished(self, article_id: str, input_name: str) -> ArticleResult | None:
+        """The report a previous run wrote for this article, when it can be reused: status ok, the same
+        input and id, and the same signature as this run. Anything else (missing, unreadable, stale): None."""
+        path = self.out_dir / "articles" / f"{self.stem(article_id)}.json"
+        try:
+            prev = article_from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        same = prev.id == article_id and prev.input == input_name and prev.signature == self.signature
+        return prev if same and prev.status == "ok" else None
 
     def close(self) -> dict[str, Path]:
         return write_summary(self.results, self.out_dir, self.stems, self.signature)

@@ -25,6 +25,7 @@ class Article:
     url: str | None = None
     reference: str | None = None
     source: str | None = None
+    notes: tuple[str, ...] = ()  # how the input was read, e.g. "not valid UTF-8 (byte 3); decoded as cp1252"
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class ArticleResult:
     input: str
     title: str | None = None
     text: str = ""
-    status: Literal["ok", "error"] = "ok"
+    status: Literal["ok", "error", "not_done"] = "ok"  # not_done: the run was interrupted first
     error: str | None = None
     score: float | None = None
     verdict: Verdict | None = None

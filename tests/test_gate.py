@@ -326,3 +326,12 @@ def test_html_fragment_to_text():
     assert html_fragment_to_text("Plain &amp; simple") == "Plain & simple"
     assert html_fragment_to_text("   ") == ""
     assert html_fragment_to_text("<style>p{}</style><!-- c --><p>Kept</p>") == "Kept"
+
+
+def test_findings_made_outside_the_rules_can_be_ignored(tmp_path):
+    from mtqa.gate import known_codes, load_config
+
+    codes = known_codes()
+    assert codes["not-english"][1] == "major" and codes["input-encoding"][1] == "minor"
+    cfg = load_config(tmp_path, overrides={"ignore_rules": ["not-english", "input-encoding"]})
+    assert cfg.ignore_rules == ["not-english", "input-encoding"]
