@@ -222,8 +222,9 @@ class Pipeline:
                                 signature=self.signature)
             try:
                 res.segments, paragraph_of, res.title = self.segment_step(item)
-                notes = [ArticleFinding("input-encoding", note, "minor") for note in item.notes]
-                self.stats.add("input_encoding_fallbacks", len(notes))
+                notes = [ArticleFinding(code, message, "minor") for code, message in item.notes]
+                for code, _ in item.notes:
+                    self.stats.add(f"input_notes_{code}")
                 found = self.rules_step(item.text, res.segments, paragraph_of)
                 lang_found, to_score = self.language_step(res.segments)
                 res.article_findings = [*notes, *lang_found, *([] if lang_found else found)]

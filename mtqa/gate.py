@@ -76,6 +76,7 @@ def known_codes() -> dict[str, tuple[str, str]]:
     # findings made outside mtqa.rules: language identification (mtqa.langid) and input decoding (mtqa.io)
     codes["not-english"] = ("Text is not in English: it gets this finding instead of a garble score", "major")
     codes["input-encoding"] = ("Input was not valid UTF-8 and was decoded with a fallback encoding", "minor")
+    codes["duplicate-id"] = ("The article id occurs more than once in the input; this copy was renamed", "minor")
     return codes
 
 

@@ -68,7 +68,14 @@ def _clean(value) -> str | None:
     return str(value)
 
 
-def _record_to_article(rec: dict, where: str, default_id: str, notes: tuple[str, ...] = ()) -> Article | ReadError:
+Notes = tuple[tuple[str, str], ...]  # (finding code, message) about how an input was read
+
+
+def _encoding_notes(note: str | None) -> Notes:
+    return (("input-encoding", note),) if note else ()
+
+
+def _record_to_article(rec: dict, where: str, default_id: str, notes: Notes = ()) -> Article | ReadError:
     if not isinstance(rec, dict):
         return ReadError(where, f"expected an object with 'id' and 'text', got {type(rec).__name__}")
     art_id = _clean(rec.get("id")) or default_id
@@ -95,7 +102,7 @@ def read_text_file(path: Path) -> Iterator[Article | ReadError]:
     if not text.strip():
         yield ReadError(str(path), "empty file", id=path.stem)
         return
-    yield Article(id=path.stem, text=text, input=str(path), notes=(note,) if note else ())
+    yield Article(id=path.stem, text=text, input=str(path), notes=_encoding_notes(note))
 
 
 def read_html_file(path: Path) -> Iterator[Article | ReadError]:
@@ -156,14 +163,14 @@ def _jsonl_line(raw: bytes, where: str, default_id: str) -> Article | ReadError:
         rec = json.loads(text)
     except ValueError as exc:
         return ReadError(where, f"malformed JSON: {exc}")
-    return _record_to_article(rec, where, default_id, (note,) if note else ())
+    return _record_to_article(rec, where, default_id, _encoding_notes(note))
 
 
 def read_table(path: Path) -> Iterator[Article | ReadError]:
     """CSV and Parquet through pandas; rows are numbered from 1 after the header (CSV line = row + 1)."""
     import pandas as pd
 
-    notes: tuple[str, ...] = ()
+    notes: Notes = ()
     csv_options = {"dtype": str, "keep_default_na": False, "na_values": [""]}
     try:
         if path.suffix == ".parquet":
@@ -174,7 +181,7 @@ def read_table(path: Path) -> Iterator[Article | ReadError]:
             except UnicodeDecodeError:  # not UTF-8: decoded as text files are, and every row says so
                 text, note = decode_text(path.read_bytes())
                 df = pd.read_csv(io.StringIO(text), **csv_options)
-                notes = (note,) if note else ()
+                notes = _encoding_notes(note)
     except Exception as exc:  # pandas raises many types for unreadable files
         yield ReadError(str(path), f"could not read table: {exc}")
         return
@@ -310,8 +317,9 @@ def read_inputs(paths: Iterable[str | Path]) -> Iterator[Article | ReadError]:
                 seen[rec.id] = count
                 if count > 1:
                     new_id = f"{rec.id}~{count}"
-                    rec = (Article(**{**rec.__dict__, "id": new_id}) if isinstance(rec, Article)
-                           else ReadError(rec.input, rec.message, id=new_id))
+                    note = f"id {rec.id!r} occurs {count} times in the input; this copy is reported as {new_id!r}"
+                    rec = (Article(**{**rec.__dict__, "id": new_id, "notes": (*rec.notes, ("duplicate-id", note))})
+                           if isinstance(rec, Article) else ReadError(rec.input, f"{rec.message} ({note})", id=new_id))
             yield rec
 
 

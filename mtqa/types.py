@@ -25,7 +25,8 @@ class Article:
     url: str | None = None
     reference: str | None = None
     source: str | None = None
-    notes: tuple[str, ...] = ()  # how the input was read, e.g. "not valid UTF-8 (byte 3); decoded as cp1252"
+    # (finding code, message) about how the input was read, e.g. ("input-encoding", "not valid UTF-8 ...")
+    notes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,9 @@ def test_csv_and_parquet(tmp_path):
     df.to_csv(tmp_path / "c.csv", index=False)
     df.to_parquet(tmp_path / "c.parquet")
     arts, errs = _split(read_inputs([tmp_path / "c.csv", tmp_path / "c.parquet"]))
-    assert [a.id for a in arts] == ["r1", "r1~2"]  # duplicate ids are kept apart, not overwritten
+    assert [a.id for a in arts] == ["r1", "r1~2"]  # duplicate ids are kept apart, not overwritten, and reported
+    assert arts[0].notes == () and arts[1].notes == (
+        ("duplicate-id", "id 'r1' occurs 2 times in the input; this copy is reported as 'r1~2'"),)
     assert arts[0].text == TEXT and arts[0].title == "Beijing hosts talks"
     assert len(errs) == 2 and errs[0].input == f"{tmp_path / 'c.csv'}:3"
 
@@ -65,7 +67,7 @@ def test_non_utf8_and_empty_file(tmp_path):
     arts, errs = _split(read_inputs([tmp_path]))
     # not UTF-8: kept, decoded with a stated fallback (see tests/test_reliability.py)
     assert [a.id for a in arts] == ["latin"] and arts[0].text == "Caf\xe9 society\n"
-    assert arts[0].notes == ("not valid UTF-8 (byte 3); decoded as cp1252",)
+    assert arts[0].notes == (("input-encoding", "not valid UTF-8 (byte 3); decoded as cp1252"),)
     assert [e.id for e in errs] == ["empty"]
 
 

@@ -59,7 +59,7 @@ def test_non_utf8_csv_is_read_with_the_fallback(tmp_path):
     (tmp_path / "t.csv").write_bytes('id,text\nr1,"Caf\u00e9 owners said \u201cno\u201d."\n'.encode("cp1252"))
     arts, errs = _split(read_inputs([tmp_path / "t.csv"]))
     assert errs == [] and arts[0].text == "Caf\u00e9 owners said \u201cno\u201d."
-    assert arts[0].notes == ("not valid UTF-8 (byte 15); decoded as cp1252",)
+    assert arts[0].notes == (("input-encoding", "not valid UTF-8 (byte 15); decoded as cp1252"),)
 
 
 # --------------------------------------------------------------------------- 2. binary and unreadable files
