@@ -269,6 +269,12 @@ class FusedSentence(SentenceRule):
         return [self._at(m.start(), m.end()) for m in self._re.finditer(ctx.text, ctx.start, ctx.end)]
 
 
+def _words_and_keys(ctx: SentenceContext) -> tuple[list[re.Match[str]], list[str]]:
+    """The sentence's words and their lowercase forms, for the repetition rules."""
+    words = list(_WORD_RE.finditer(ctx.text, ctx.start, ctx.end))
+    return words, [m.group().lower() for m in words]
+
+
 class RepeatedPhrase(SentenceRule):
     """The same word sequence twice in one sentence, as when MT re-translates a clause.
 
@@ -286,8 +292,7 @@ class RepeatedPhrase(SentenceRule):
     message = "The same phrase appears twice in this sentence"
 
     def find(self, ctx: SentenceContext) -> list[Finding]:
-        words = list(_WORD_RE.finditer(ctx.text, ctx.start, ctx.end))
-        keys = [m.group().lower() for m in words]
+        words, keys = _words_and_keys(ctx)
         n = REPEATED_PHRASE_MIN_WORDS
         first_seen: dict[tuple[str, ...], list[int]] = {}
         candidates: list[tuple[int, int, int]] = []  # (length, first index, second index)
@@ -330,8 +335,7 @@ class RepetitionLoop(SentenceRule):
     message = "The same phrase repeats over and over: the translation is stuck in a loop"
 
     def find(self, ctx: SentenceContext) -> list[Finding]:
-        words = list(_WORD_RE.finditer(ctx.text, ctx.start, ctx.end))
-        keys = [m.group().lower() for m in words]
+        words, keys = _words_and_keys(ctx)
         n = REPEATED_PHRASE_MIN_WORDS
         starts: dict[tuple[str, ...], list[int]] = {}
         for i in range(len(keys) - n + 1):
