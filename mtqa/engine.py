@@ -20,9 +20,8 @@ from mtqa.features import FEATURES_VERSION, lm_features
 from mtqa.io import read_inputs
 from mtqa.lm import LanguageModel, ScoreCache, get_model
 from mtqa.segment import segment_article, split_sentences
-from mtqa.types import Article, ArticleFinding, ArticleResult, Finding, ReadError, Segment
+from mtqa.types import SEVERITY_RANK, Article, ArticleFinding, ArticleResult, Finding, ReadError, Segment
 
-_SEVERITY = {"minor": 1, "major": 2}
 MEMO_LIMIT = 200_000  # sentences whose features are kept in memory for reuse within a run
 
 
@@ -166,17 +165,21 @@ class Pipeline:
                 keep.append(seg)
                 continue
             seg.findings = sorted([*seg.findings, f], key=lambda x: (x.start, x.end, x.code))
-            seg.flagged = any(_SEVERITY[x.severity] >= _SEVERITY[self.settings.flag_severity] for x in seg.findings)
+            seg.flagged = self._has_flagging_finding(seg)
             self.stats.add("sentences_not_english")
             self.stats.add("sentences_flagged", int(seg.flagged))
         return [], keep
+
+    def _has_flagging_finding(self, seg: Segment) -> bool:
+        """A finding of at least ``flag_severity`` flags its sentence, whatever the LM says."""
+        floor = SEVERITY_RANK[self.settings.flag_severity]
+        return any(SEVERITY_RANK[x.severity] >= floor for x in seg.findings)
 
     def calibrate_step(self, segments: list[Segment], feats: list[dict]) -> None:
         for seg, f in zip(segments, feats, strict=True):
             seg.features = _shift(f, seg.start, seg.text)
             seg.score = round(self.calibration.predict(feature_vector(f, seg.findings)), 4)
-            seg.flagged = seg.score >= self.settings.flag_threshold or any(
-                _SEVERITY[x.severity] >= _SEVERITY[self.settings.flag_severity] for x in seg.findings)
+            seg.flagged = seg.score >= self.settings.flag_threshold or self._has_flagging_finding(seg)
             self.stats.add("sentences_flagged", int(seg.flagged))
 
     def verdict_step(self, result: ArticleResult) -> None:

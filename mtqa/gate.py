@@ -25,14 +25,13 @@ from typing import Any
 from urllib.parse import quote
 
 from mtqa import rules
-from mtqa.types import Article, ArticleResult, ReadError, Segment
+from mtqa.types import SEVERITY_RANK, Article, ArticleResult, ReadError, Segment
 
 LM_CODE = "lm-score"
 LM_MESSAGE = "The language model reads this sentence as garbled"
 BASELINE_VERSION = 1
 FINGERPRINT_LEN = 16
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-_RANK = {"minor": 1, "major": 2}
 _VERDICTS = ("review", "fail")
 # Characters XML 1.0 forbids (C0 controls except tab/newline/CR, surrogates, U+FFFE/U+FFFF).
 _XML_BAD = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -92,7 +91,7 @@ def _check_value(key: str, value: Any, where: str) -> Any:
             raise bad("a number from 0 to 1")
         return float(value)
     if key == "min_severity":
-        if value not in _RANK:
+        if value not in SEVERITY_RANK:
             raise bad("'minor' or 'major'")
         return value
     if key == "fail_on_verdict":
@@ -207,11 +206,11 @@ def _failure(result: ArticleResult, seg: Segment | None, code: str, message: str
 
 def candidate_failures(result: ArticleResult, cfg: GateConfig) -> list[GateFailure]:
     """Everything that fails the gate before the baseline is applied."""
-    min_rank = _RANK[cfg.effective_min_severity]
+    min_rank = SEVERITY_RANK[cfg.effective_min_severity]
     ignored = set(cfg.ignore_rules)
     out: list[GateFailure] = []
     for seg in result.segments:
-        hits = [f for f in seg.findings if f.code not in ignored and _RANK.get(f.severity, 2) >= min_rank]
+        hits = [f for f in seg.findings if f.code not in ignored and SEVERITY_RANK.get(f.severity, 2) >= min_rank]
         out += [_failure(result, seg, f.code, f.message, f.severity, f.start, f.end) for f in hits]
         if (seg.kind == "body" and seg.score is not None and seg.score >= cfg.lm_threshold and not hits
                 and LM_CODE not in ignored):
@@ -224,7 +223,7 @@ def candidate_failures(result: ArticleResult, cfg: GateConfig) -> list[GateFailu
             out.append(_failure(result, seg, LM_CODE, message, severity, start, end))
     title = next((s for s in result.segments if s.kind == "title"), None)
     for af in result.article_findings:
-        if af.code in ignored or _RANK.get(af.severity, 2) < min_rank:
+        if af.code in ignored or SEVERITY_RANK.get(af.severity, 2) < min_rank:
             continue
         if af.code == "headline-damage" and title is not None:
             out.append(_failure(result, title, af.code, af.message, af.severity, title.start, title.end))
@@ -361,14 +360,14 @@ def _input_line(result: ArticleResult, offset: int | None) -> int | None:
 
 def _worst_first(pairs: list[tuple[ArticleResult, GateOutcome]]) -> list[tuple[ArticleResult, GateOutcome]]:
     failing = [(r, o) for r, o in pairs if not o.passed and not o.unreadable]
-    return sorted(failing, key=lambda p: (-max((_RANK.get(f.severity, 0) for f in p[1].failures), default=0),
+    return sorted(failing, key=lambda p: (-max((SEVERITY_RANK.get(f.severity, 0) for f in p[1].failures), default=0),
                                           -(p[0].score or 0.0), -len(p[1].failures)))
 
 
 def _worst_failure(result: ArticleResult, outcome: GateOutcome) -> GateFailure | None:
     score = {s.index: s.score or 0.0 for s in result.segments}
     return max(outcome.failures, default=None,
-               key=lambda f: (_RANK.get(f.severity, 0), f.segment is not None, score.get(f.segment, 0.0)))
+               key=lambda f: (SEVERITY_RANK.get(f.severity, 0), f.segment is not None, score.get(f.segment, 0.0)))
 
 
 def summary_text(pairs: list[tuple[ArticleResult, GateOutcome]], worst: int = 5) -> str:

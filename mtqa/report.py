@@ -24,7 +24,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from mtqa.types import ArticleFinding, ArticleResult, Finding, Segment
+from mtqa.types import SEVERITY_RANK, ArticleFinding, ArticleResult, Finding, Segment
 
 SCHEMA = "mtqa.article/1"
 
@@ -36,7 +36,6 @@ _SAFE_STEM = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"{d}{i}" for d in ("COM", "LPT") for i in range(10))}
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _TINT_MIN = 0.3  # unflagged sentences are tinted only from this score up, so the page is not all pink
-_SEVERITY_RANK = {"major": 2, "minor": 1}
 
 SUMMARY_COLUMNS = [
     "id", "title", "input", "status", "error", "score", "verdict",
@@ -457,7 +456,7 @@ def _top_finding(result: ArticleResult) -> str:
     cands += [(f, art_score) for f in result.article_findings]
     for f, score in cands:
         order -= 1  # earlier findings win ties
-        key = (_SEVERITY_RANK.get(f.severity, 0), score, order)
+        key = (SEVERITY_RANK.get(f.severity, 0), score, order)
         if best is None or key > best[0]:
             best = (key, f"{f.code}: {f.message}")
     if best is None:

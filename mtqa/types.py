@@ -13,6 +13,9 @@ Kind = Literal["title", "body", "boilerplate"]
 Severity = Literal["minor", "major"]
 Verdict = Literal["pass", "review", "fail"]
 
+#: Order of severities, for "at least this severe" comparisons.
+SEVERITY_RANK: dict[str, int] = {"minor": 1, "major": 2}
+
 
 @dataclass(frozen=True)
 class Article:
