@@ -80,6 +80,9 @@ class Segment:
     flagged: bool = False
     features: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    # When a trusted reference was given: the aligned reference sentence(s) and sentence-level figures,
+    # {"text": str, "chrf": float, "chrfpp": float, "ter": float}; None when no reference or unaligned.
+    reference: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -103,6 +106,9 @@ class ArticleResult:
     article_findings: list[ArticleFinding] = field(default_factory=list)
     url: str | None = None
     signature: str = ""  # scorer/rules/calibration versions, for reproducibility
+    # When a trusted reference was given: article-level figures with sacrebleu signatures, e.g.
+    # {"bleu": float, "chrf": float, "ter": float, "signatures": {...}, "aligned": int, ...}
+    reference: dict[str, Any] | None = None
 
     @property
     def n_sentences(self) -> int:
