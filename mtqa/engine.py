@@ -38,6 +38,7 @@ class Settings:
     max_tokens: int = 256
     batch_tokens: int = 1024
     threads: int | None = None
+    backend: str = "torch"  # "onnx": the transformer body in ONNX Runtime (exported once; see mtqa.lm)
     chunk_articles: int = 64  # articles whose sentences are batched together
     cache: str | None = None  # folder of the persistent sentence score cache; None: no cache
     context_tokens: int = 32  # condition each sentence on this many tokens of the one before (0: none)
@@ -67,7 +68,7 @@ class Pipeline:
         self.settings = settings or Settings()
         s = self.settings
         self.lm = lm or get_model(s.model, max_tokens=s.max_tokens, batch_tokens=s.batch_tokens,
-                                  threads=s.threads)
+                                  threads=s.threads, backend=s.backend)
         self._calibration: Calibration | None = None
         self.stats = Stats()
         self._memo: dict[tuple[str, str], dict] = {}  # (context, sentence) -> LM features

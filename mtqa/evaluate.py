@@ -49,6 +49,21 @@ def is_garbled(rec: dict) -> bool:
     return bool(fluency or rec["n_raters_major_style"] > 0 or rec["n_raters_non_translation"] > 0)
 
 
+def rater_garbled(rec: dict) -> dict[str, bool]:
+    """The same ground truth per rater: did this rater alone mark the segment garbled?
+
+    A Major spelling error on the bare text "US" (one rater's house style, per the README) does not count."""
+    out = {r: False for r in rec.get("raters") or []}
+    for e in rec.get("errors") or []:
+        if e.get("severity") != "Major" or e.get("rater") not in out:
+            continue
+        cat = e.get("category", "")
+        us_spelling = cat == "Fluency/Spelling" and e.get("text", "").strip(" .").removesuffix("'s") == "US"
+        if (cat.startswith("Fluency/") and not us_spelling) or cat.startswith(("Style/", "Non-translation")):
+            out[e["rater"]] = True
+    return out
+
+
 def _major_spans(rec: dict) -> tuple[tuple[int, int], ...]:
     spans = set()
     for e in rec.get("errors") or []:

@@ -1,11 +1,11 @@
 """Language-model speed: the naive per-sentence loop versus mtqa's batched scorer, in one run.
 
-    .venv/bin/python scripts/bench_lm.py [--sentences N] [--repeat K] [--threads T]
+    .venv/bin/python scripts/bench_lm.py [--sentences N] [--threads T] [--onnx] [--json FILE]
 
 Both score the same sentences (the body sentences of data/samples/, or MQM dev targets with
---benchmarks) with the same model. Reports tokens/s, sentences/s, the share of this CPU's fp32 limit,
-peak RSS and the largest log-probability difference between the two paths. Figures go in
-docs/performance.md.
+--benchmarks) with the same model; --onnx adds the ONNX Runtime backend. Reports tokens/s,
+sentences/s, the share of this CPU's fp32 limit, peak RSS and the largest log-probability difference
+from the naive path. Figures go in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--model", default=None)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument("--onnx", action="store_true",
+                    help="also time the ONNX Runtime backend on the same sentences (exports once, minutes)")
     args = ap.parse_args()
 
     from mtqa.lm import LanguageModel
@@ -83,6 +85,19 @@ def main() -> int:
     lm.score(sentences, contexts=["", *sentences[:-1]], context_tokens=32)
     t_ctx = time.perf_counter() - t0
     diff = max(float(np.abs(a - b.logprob).max()) for a, b in zip(ref, ours, strict=True) if len(a))
+    onnx = None
+    if args.onnx:
+        onnx_lm = LanguageModel(args.model, threads=args.threads, backend="onnx")
+        onnx_lm.score(sentences[:4])
+        t0 = time.perf_counter()
+        got = onnx_lm.score(sentences)
+        t_onnx = time.perf_counter() - t0
+        onnx = {"seconds": round(t_onnx, 2), "tokens_per_s": round(n_tokens / t_onnx, 1),
+                "sentences_per_s": round(len(sentences) / t_onnx, 2),
+                "share_of_fp32_limit": round(n_tokens / t_onnx / FP32_LIMIT_TOKENS_PER_S, 3),
+                "peak_rss_mb": round(peak_rss_mb()), "speedup_vs_naive": round(t_naive / t_onnx, 2),
+                "max_abs_logprob_diff_vs_naive": max(float(np.abs(a - b.logprob).max())
+                                                     for a, b in zip(ref, got, strict=True) if len(a))}
 
     import torch
 
@@ -100,6 +115,7 @@ def main() -> int:
                               "sentences_per_s": round(len(sentences) / t_ctx, 2)},
         "speedup": round(t_naive / t_ours, 2),
         "max_abs_logprob_diff": diff,
+        "onnx": onnx,
     }
     text = json.dumps(rows, indent=1)
     print(text)

@@ -91,3 +91,22 @@ def test_corrupt_gguf_gives_a_clear_error(tmp_path, monkeypatch):
 def test_dequantised_model_is_cached(lm):
     cached = cache_dir() / "models" / f"{lm.source.name}-{lm.model_hash}"
     assert (cached / "model.safetensors").is_file() and (cached / "tokenizer.json").is_file()
+
+
+def test_onnx_backend_matches_torch_and_locates_the_same_break(lm):
+    """The exported ONNX body (exported once into the cache) must give torch's log-probs within 1e-3."""
+    onnx = LanguageModel(backend="onnx")
+    assert onnx.signature != lm.signature and "backend:onnx" in onnx.signature  # cached scores stay apart
+    sentences = [*FLUENT, " ".join(FLUENT * 8)]  # includes a windowed long sentence
+    for a, b in zip(lm.score(sentences), onnx.score(sentences), strict=True):
+        assert a.offsets == b.offsets
+        assert np.abs(a.logprob - b.logprob).max() < 1e-3
+        assert np.abs(a.entropy - b.entropy).max() < 1e-3
+    s = ("He added that in order to safeguard Russia's sovereign rights and development The people of your "
+         "country express their full support.")
+    assert lm_features(s, onnx.score([s])[0])["break"]["text"] == "development The"
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="backend"):
+        LanguageModel(backend="tensorrt")
