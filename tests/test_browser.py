@@ -188,7 +188,8 @@ def test_index_sorts_and_filters(browser, reports: Path, tmp_path: Path) -> None
     titles = page.evaluate("() => [...document.querySelectorAll('#articles tbody tr')].map(r => r.cells[0].innerText)")
     assert titles == sorted(titles, key=str.lower) and score_head.get_attribute("aria-sort") == "none"
 
-    visible = "() => [...document.querySelectorAll('#articles tbody tr')].filter(r => !r.hidden).map(r => r.dataset.verdict)"
+    visible = ("() => [...document.querySelectorAll('#articles tbody tr')]"
+               ".filter(r => !r.hidden).map(r => r.dataset.verdict)")
     page.select_option("#verdict-filter", "fail")
     shown = page.evaluate(visible)
     assert shown and set(shown) == {"fail"} and len(shown) < 9
