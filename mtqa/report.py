@@ -262,19 +262,14 @@ def _lm_summary(seg: Segment, text: str) -> str:
     return ", ".join(_lm_figures(seg, text))
 
 
-def _number(x: Any, digits: int = 1) -> str:
-    v = _score(x)
-    return "" if v is None else f"{v:.{digits}f}"
-
-
 def _sentence_reference(ref: Any) -> dict | None:
     """The aligned reference sentence and its figures (``Segment.reference``), ready to print."""
     if not isinstance(ref, Mapping):
         return None
     figures = [f"{name} {v}" for key, name in (("chrf", "chrF"), ("chrfpp", "chrF++"), ("ter", "TER"))
-               if (v := _number(ref.get(key)))]
+               if (v := _fmt(_score(ref.get(key)), 1))]
     return {"text": str(ref.get("text") or ""), "figures": " \u00b7 ".join(figures),
-            "chrf": _number(ref.get("chrf")), "ter": _number(ref.get("ter"))}
+            "chrf": _fmt(_score(ref.get("chrf")), 1), "ter": _fmt(_score(ref.get("ter")), 1)}
 
 
 def _how_many(x: Any) -> str:
@@ -290,7 +285,7 @@ def _article_reference(ref: Any) -> dict | None:
     if not isinstance(ref, Mapping):
         return None
     figures = [f"{name} {v}" for key, name in (("bleu", "BLEU"), ("chrf", "chrF"), ("ter", "TER"))
-               if (v := _number(ref.get(key)))]
+               if (v := _fmt(_score(ref.get(key)), 1))]
     counts = [f"{label} {v}" for key, label in (("aligned", "aligned sentences"),
                                                ("unaligned_mt", "unaligned in the translation"),
                                                ("unaligned_ref", "unaligned in the reference"))
@@ -355,8 +350,12 @@ def _popover(seg: Segment, text: str, score: float | None) -> dict:
     brk = _break(seg) if seg.flagged else None
     unexpected = None
     if brk is not None:
-        strength = f" ({brk[2]:.1f} nats more surprising than the words' usual frequency)" if brk[2] else ""
-        unexpected = f"The language model did not expect \u201c{text[brk[0]:brk[1]]}\u201d here{strength}."
+        words = f"\u201c{text[brk[0]:brk[1]]}\u201d"
+        if brk[2] is not None and brk[2] > 0:
+            unexpected = (f"The language model did not expect {words} here ({brk[2]:.1f} nats more surprising "
+                          "than the words' usual frequency).")
+        else:  # the located break is only the least expected place, not a surprising one
+            unexpected = f"The language model found nothing surprising; its least expected words: {words}."
     return {"id": f"why-s{seg.index}", "head": " \u00b7 ".join(head), "findings": findings,
             "unexpected": unexpected, "lm": _lm_summary(seg, text),
             "ref": _sentence_reference(seg.reference)}

@@ -362,6 +362,10 @@ def test_html_tint_has_a_text_label_and_flagged_sentences_explain_themselves() -
     assert "did not expect \u201cdevelopment The\u201d" in pop and "mean log-prob -5.10" in pop
     assert 'odd "repeat" <here>' in pop  # escaped in the HTML, the same text on screen
 
+    result.segments[2].features["break"]["score"] = -2.0  # a break no more surprising than its words
+    pop = check_html(report.render_html(result)).pops["why-s2"]
+    assert "did not expect" not in pop and "least expected words: \u201cdevelopment The\u201d" in pop
+
 
 def test_html_side_list_is_worst_first_and_print_shows_findings_inline() -> None:
     html = report.render_html(make_result())
