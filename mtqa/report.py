@@ -9,6 +9,7 @@ half-written report that looks complete.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -19,10 +20,13 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, is_dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from mtqa.types import SEVERITY_RANK, ArticleFinding, ArticleResult, Finding, Segment
 
@@ -35,7 +39,6 @@ _SAFE_STEM = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 # Names Windows refuses whatever the extension; reports are often copied onto shared drives.
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"{d}{i}" for d in ("COM", "LPT") for i in range(10))}
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_TINT_MIN = 0.3  # unflagged sentences are tinted only from this score up, so the page is not all pink
 
 SUMMARY_COLUMNS = [
     "id", "title", "input", "status", "error", "score", "verdict",
@@ -234,21 +237,14 @@ def _span(d: Any, lo: int, hi: int) -> tuple[int, int] | None:
     return (s, e) if e > s else None
 
 
-def _break_title(seg: Segment, text: str) -> tuple[int, int, str] | None:
+def _break(seg: Segment) -> tuple[int, int, float | None] | None:
+    """The LM's located break of a sentence (start, end, strength in nats), clipped to the sentence."""
     span = _span(seg.features.get("break"), seg.start, seg.end)
-    if span is None:
-        return None
-    score = _score(seg.features["break"].get("score"))
-    extra = f", {score:.2f}" if score is not None else ""
-    return (*span, f"lm-break: unlikely continuation \u201c{text[span[0]:span[1]]}\u201d{extra}")
+    return None if span is None else (*span, _score(seg.features["break"].get("score")))
 
 
-def _finding_title(code: str, message: str, severity: str) -> str:
-    return f"{code}: {message} ({severity})"
-
-
-def _lm_summary(seg: Segment, text: str) -> str:
-    """One line of the LM evidence in the features, for the flagged table and the Markdown."""
+def _lm_figures(seg: Segment, text: str) -> list[str]:
+    """The LM evidence in the features, one short phrase each, for the popover and the Markdown."""
     f = seg.features or {}
     parts = []
     if (slor := _score(f.get("slor"))) is not None:
@@ -259,7 +255,77 @@ def _lm_summary(seg: Segment, text: str) -> str:
         span = _span(f.get(key), 0, len(text))
         if span is not None:
             parts.append(f"{key} \u201c{text[span[0]:span[1]]}\u201d")
-    return ", ".join(parts)
+    return parts
+
+
+def _lm_summary(seg: Segment, text: str) -> str:
+    return ", ".join(_lm_figures(seg, text))
+
+
+def _sentence_reference(ref: Any) -> dict | None:
+    """The aligned reference sentence and its figures (``Segment.reference``), ready to print."""
+    if not isinstance(ref, Mapping):
+        return None
+    figures = [f"{name} {v}" for key, name in (("chrf", "chrF"), ("chrfpp", "chrF++"), ("ter", "TER"))
+               if (v := _fmt(_score(ref.get(key)), 1))]
+    return {"text": str(ref.get("text") or ""), "figures": " \u00b7 ".join(figures),
+            "chrf": _fmt(_score(ref.get("chrf")), 1), "ter": _fmt(_score(ref.get("ter")), 1)}
+
+
+def _how_many(x: Any) -> str:
+    """A count the reference module may give as a number or as the list of what it counts."""
+    if isinstance(x, (list, tuple)):
+        return str(len(x))
+    v = _jsonable(x)
+    return "" if v is None else str(v)
+
+
+def _article_reference(ref: Any) -> dict | None:
+    """Corpus-level reference figures (``ArticleResult.reference``) with their sacrebleu signatures."""
+    if not isinstance(ref, Mapping):
+        return None
+    figures = [f"{name} {v}" for key, name in (("bleu", "BLEU"), ("chrf", "chrF"), ("ter", "TER"))
+               if (v := _fmt(_score(ref.get(key)), 1))]
+    counts = [f"{label} {v}" for key, label in (("aligned", "aligned sentences"),
+                                               ("unaligned_mt", "unaligned in the translation"),
+                                               ("unaligned_ref", "unaligned in the reference"))
+              if (v := _how_many(ref.get(key)))]
+    sigs = ref.get("signatures")
+    signatures = [(str(k), str(v)) for k, v in sigs.items()] if isinstance(sigs, Mapping) else []
+    return {"figures": " \u00b7 ".join(figures), "counts": " \u00b7 ".join(counts), "signatures": signatures}
+
+
+# --------------------------------------------------------------------------- display settings
+
+
+@dataclass(frozen=True)
+class Band:
+    """A range of garble probability, with the tint and the words the HTML shows for it."""
+
+    start: float
+    label: str
+    short: str
+    colour: str
+
+
+def _load_display() -> tuple[tuple[Band, ...], int]:
+    raw = json.loads((files("mtqa.data") / "report.json").read_text(encoding="utf-8"))
+    bands = sorted((Band(float(b["from"]), b["label"], b["short"], b["colour"]) for b in raw["bands"]),
+                   key=lambda b: b.start)
+    return tuple(bands), int(raw["histogram_bins"])
+
+
+BANDS, HISTOGRAM_BINS = _load_display()
+# The bands that tint, for the stylesheet and the legend: (index, band, "0.3–0.5").
+TINTS = [(i, b, f"{b.start:.1f}–{BANDS[i + 1].start:.1f}" if i + 1 < len(BANDS) else f"≥ {b.start:.1f}")
+         for i, b in enumerate(BANDS) if b.colour]
+_FIRST_TINT = TINTS[0][0]
+_UNTINTED = "#cfd8dc"  # histogram bars of bands without a tint
+
+
+def band_index(score: float) -> int:
+    """The index in BANDS of the highest band ``score`` reaches (below the first band: the first)."""
+    return max((i for i, b in enumerate(BANDS) if score >= b.start), default=0)
 
 
 # --------------------------------------------------------------------------- HTML article
@@ -270,52 +336,93 @@ class _Chunk:
     """Consecutive text of one line belonging to one segment (or to none)."""
 
     seg: dict | None
-    anchor: bool
-    pieces: list[tuple[str, str]] = field(default_factory=list)  # (text, mark title or "")
+    anchor: bool  # the segment's first chunk: it carries the id, the label, the popover and the tab stop
+    pieces: list[tuple[str, dict | None, int]] = field(default_factory=list)  # (text, mark or None, offset)
 
 
-def _seg_view(seg: Segment) -> dict:
+def _popover(seg: Segment, text: str, score: float | None) -> dict:
+    """What hovering or focusing a sentence shows: why it is tinted, in words, with the evidence."""
+    head = [f"Sentence {seg.index}"] + (["flagged"] if seg.flagged else [])
+    if score is not None:
+        head.append(f"score {score:.3f} ({BANDS[band_index(score)].label})")
+    findings = [{"code": f.code, "severity": f.severity, "message": f.message, "span": text[f.start:f.end]}
+                for f in seg.findings]
+    brk = _break(seg) if seg.flagged else None
+    unexpected = None
+    if brk is not None:
+        words = f"\u201c{text[brk[0]:brk[1]]}\u201d"
+        if brk[2] is not None and brk[2] > 0:
+            unexpected = (f"The language model did not expect {words} here ({brk[2]:.1f} nats more surprising "
+                          "than the words' usual frequency).")
+        else:  # the located break is only the least expected place, not a surprising one
+            unexpected = f"The language model found nothing surprising; its least expected words: {words}."
+    return {"id": f"why-s{seg.index}", "head": " \u00b7 ".join(head), "findings": findings,
+            "unexpected": unexpected, "lm": _lm_summary(seg, text),
+            "ref": _sentence_reference(seg.reference)}
+
+
+def _tint(score: float | None, flagged: bool) -> int | None:
+    """The band whose colour tints a sentence: its own band, or the first tinted band for a sentence
+    flagged from below it (by a rule); None when the sentence is not tinted."""
+    band = band_index(score) if score is not None else None
+    if band is not None and BANDS[band].colour:
+        return band
+    return _FIRST_TINT if flagged else None
+
+
+def _score_label(score: float | None) -> str:
+    """'0.93 very likely': the score with its band's short name, when the band tints."""
+    if score is None:
+        return ""
+    band = BANDS[band_index(score)]
+    return f"{score:.2f} {band.short}" if band.colour else f"{score:.2f}"
+
+
+def _seg_view(seg: Segment, text: str) -> dict:
+    """Classes, label and popover of one segment; a tint always comes with a text label."""
     score = _score(seg.score)
-    classes = ["seg", seg.kind]
-    style = ""
-    if seg.kind != "boilerplate" and score is not None and (seg.flagged or score >= _TINT_MIN):
-        classes.append("tint")
-        style = f"--a:{0.12 + 0.5 * min(max(score, 0.0), 1.0):.2f}"
-    if seg.flagged:
-        classes.append("flagged")
-    tip = [seg.kind] + ([f"score {score:.3f}"] if score is not None else [])
-    tip += ["flagged"] if seg.flagged else []
+    tint = _tint(score, seg.flagged) if seg.kind != "boilerplate" else None
+    classes = ["seg", seg.kind] + (["tint", f"band-{tint}"] if tint is not None else [])
+    classes += ["flagged"] if seg.flagged else []
+    parts = ["flagged" if seg.flagged else "", _score_label(score) if tint is not None else ""]
+    label = " \u00b7 ".join(p for p in parts if p)
+    pop = None
+    if seg.kind != "boilerplate" and (tint is not None or seg.findings or seg.reference):
+        pop = _popover(seg, text, score)
+    tip = ""
+    if pop is None:  # a native tooltip where there is no popover: kind and score, boilerplate findings
+        tip = "\n".join([seg.kind] + ([f"score {score:.3f}"] if score is not None else [])
+                        + [f"{f.code}: {f.message} ({f.severity})" for f in seg.findings])
+    return {"index": seg.index, "kind": seg.kind, "cls": " ".join(classes), "score": _fmt(score),
+            "label": label, "why": pop, "tip": tip}
+
+
+def _located(seg: Segment) -> list[tuple[int, int, str, bool]]:
+    """The spans marked in a sentence: (start, end, id, major) for each finding, and the LM's break
+    when the sentence is flagged. Boilerplate findings are in the tooltip: marking whole lines is noise."""
     if seg.kind == "boilerplate":
-        tip += [_finding_title(f.code, f.message, f.severity) for f in seg.findings]
-    return {
-        "index": seg.index, "kind": seg.kind, "cls": " ".join(classes), "style": style,
-        "score": "" if score is None else f"{score:.3f}", "tip": "\n".join(tip),
-    }
+        return []
+    spans = [(f.start, f.end, f"s{seg.index}.f{k}", f.severity == "major") for k, f in enumerate(seg.findings)]
+    if seg.flagged and (brk := _break(seg)) is not None:
+        spans.append((brk[0], brk[1], f"s{seg.index}.lm", False))
+    return spans
 
 
-def _pieces(text: str, seg: Segment, start: int, end: int) -> Iterator[tuple[str, str]]:
-    """Split a segment at every span boundary; a piece covered by any span is marked with all titles."""
-    spans: list[tuple[int, int, str]] = []
-    if seg.kind != "boilerplate":  # boilerplate findings go in the tooltip; marking whole lines is noise
-        for f in seg.findings:
-            s, e = max(f.start, start), min(f.end, end)
-            if e > s:
-                spans.append((s, e, _finding_title(f.code, f.message, f.severity)))
-        if seg.flagged and (brk := _break_title(seg, text)) is not None:
-            s, e = max(brk[0], start), min(brk[1], end)
-            if e > s:
-                spans.append((s, e, brk[2]))
-    cuts = sorted({start, end, *(s for s, _, _ in spans), *(e for _, e, _ in spans)})
+def _pieces(seg: Segment, start: int, end: int) -> Iterator[tuple[int, int, dict | None]]:
+    """Split a segment at every located span boundary; a piece covered by spans is marked with all their ids."""
+    spans = [(max(s, start), min(e, end), i, major) for s, e, i, major in _located(seg)]
+    spans = [sp for sp in spans if sp[1] > sp[0]]
+    cuts = sorted({start, end, *(s for s, _, _, _ in spans), *(e for _, e, _, _ in spans)})
     for a, b in zip(cuts, cuts[1:], strict=False):
-        titles = list(dict.fromkeys(t for s, e, t in spans if s <= a and b <= e))
-        yield text[a:b], "\n".join(titles)
+        covering = [sp for sp in spans if sp[0] <= a and b <= sp[1]]
+        mark = {"ids": " ".join(i for _, _, i, _ in covering), "major": any(m for *_, m in covering)}
+        yield a, b, mark if covering else None
 
 
 def _article_lines(result: ArticleResult) -> list[dict]:
     """The article as read, cut into display lines of chunks; nothing of the text is dropped."""
     text, n = result.text, len(result.text)
-    atoms: list[tuple[str, dict | None, str]] = []
-    views: dict[int, dict] = {}
+    atoms: list[tuple[int, int, dict | None, dict | None]] = []  # (start, end, segment view, mark)
     pos = 0
     for seg in sorted(result.segments, key=lambda s: (s.start, s.end)):
         start = min(max(seg.start, pos, 0), n)
@@ -323,63 +430,99 @@ def _article_lines(result: ArticleResult) -> list[dict]:
         if end == start:
             continue
         if start > pos:
-            atoms.append((text[pos:start], None, ""))
-        view = views.setdefault(id(seg), _seg_view(seg))
-        atoms.extend((piece, view, title) for piece, title in _pieces(text, seg, start, end))
+            atoms.append((pos, start, None, None))
+        view = _seg_view(seg, text)
+        atoms.extend((a, b, view, mark) for a, b, mark in _pieces(seg, start, end))
         pos = end
     if pos < n:
-        atoms.append((text[pos:], None, ""))
+        atoms.append((pos, n, None, None))
 
     lines: list[list[_Chunk]] = [[]]
     anchored: set[int] = set()
-    for piece, view, title in atoms:
-        for i, part in enumerate(_LINE_BREAK.split(piece)):
-            if i:
-                lines.append([])
-            if not part:
-                continue
-            line = lines[-1]
-            if not line or line[-1].seg is not view:
-                first = view is not None and id(view) not in anchored
-                if view is not None:
-                    anchored.add(id(view))
-                line.append(_Chunk(view, first))
-            line[-1].pieces.append((part, title))
+
+    def add(a: int, b: int, view: dict | None, mark: dict | None) -> None:
+        if b <= a:
+            return
+        line = lines[-1]
+        if not line or line[-1].seg is not view:
+            first = view is not None and id(view) not in anchored
+            if view is not None:
+                anchored.add(id(view))
+            line.append(_Chunk(view, first))
+        line[-1].pieces.append((text[a:b], mark, a))
+
+    for a, b, view, mark in atoms:
+        for m in _LINE_BREAK.finditer(text, a, b):
+            add(a, m.start(), view, mark)
+            lines.append([])
+            a = m.end()
+        add(a, b, view, mark)
 
     out = []
     for chunks in lines:
         kinds = {c.seg["kind"] for c in chunks if c.seg}
-        if not kinds and not "".join(p for c in chunks for p, _ in c.pieces).strip():
+        if not kinds and not "".join(p for c in chunks for p, _, _ in c.pieces).strip():
             continue  # blank lines: paragraph spacing already separates lines
         cls = "title-line" if "title" in kinds else "boilerplate-line" if kinds == {"boilerplate"} else ""
         out.append({"cls": cls, "chunks": chunks})
     return out
 
 
-def _flagged_rows(result: ArticleResult) -> list[dict]:
-    rows = []
+def _shorten(s: str, limit: int = 70) -> str:
+    s = " ".join(s.split())
+    return s if len(s) <= limit else s[: limit - 1] + "\u2026"
+
+
+def _side_items(result: ArticleResult) -> list[dict]:
+    """The flagged sentences, worst first, for the side list: score, the worst finding and its span."""
+    items = []
     for s in _flagged_worst_first(result):
-        findings = [
-            {"title": _finding_title(f.code, f.message, f.severity), "severity": f.severity,
-             "span": result.text[f.start:f.end]}
-            for f in s.findings
-        ]
-        rows.append({
-            "index": s.index, "score": _fmt(_score(s.score)), "findings": findings,
-            "lm": _lm_summary(s, result.text), "text": s.text,
+        score = _score(s.score)
+        worst = max(s.findings, key=lambda f: SEVERITY_RANK.get(f.severity, 0), default=None)
+        brk = _break(s)
+        if worst is not None:
+            what, span, severity = worst.code, result.text[worst.start:worst.end], worst.severity
+        else:
+            what, span, severity = "language model", result.text[brk[0]:brk[1]] if brk else "", ""
+        ref = _sentence_reference(s.reference)
+        items.append({
+            "index": s.index, "score": _fmt(score, 2) or "n/a", "what": what, "severity": severity,
+            "span": _shorten(span or s.text), "more": len(s.findings) - 1 if worst else 0,
+            "band": _tint(score, True),
+            "chrf": ref["chrf"] if ref else "",
         })
+    return items
+
+
+def _reference_rows(result: ArticleResult) -> list[dict]:
+    """Body sentences that have an aligned reference sentence, in article order."""
+    rows = []
+    for s in result.segments:
+        ref = _sentence_reference(s.reference)
+        if ref is not None:
+            rows.append({"index": s.index, "text": s.text, "ref": ref, "score": _fmt(_score(s.score)),
+                         "flagged": s.flagged})
     return rows
 
 
+def _safe_url(url: str | None) -> str | None:
+    """Only http(s) URLs become links: a ``javascript:`` URL from a scraped feed must stay text."""
+    return url if url and re.match(r"https?://[^\s\"'<>]+$", url, re.IGNORECASE) else None
+
+
 def render_html(result: ArticleResult) -> str:
-    """The editor's page for one article (self-contained, autoescaped)."""
+    """The editor's page for one article: self-contained, autoescaped, no script at all."""
     return _env.get_template("article.html.j2").render(
         r=result,
         title=_display_title(result),
         score=_fmt(_score(result.score)),
         verdict=(result.verdict if result.status == "ok" else None) or result.status,
         lines=_article_lines(result),
-        flagged=_flagged_rows(result),
+        side=_side_items(result),
+        refrows=_reference_rows(result),
+        reference=_article_reference(result.reference),
+        url_link=_safe_url(result.url),
+        tints=TINTS,
     )
 
 
@@ -517,26 +660,123 @@ def _parquet_bytes(df, signature: str) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def render_index(rows: list[dict], signature: str) -> str:
-    """The run's index page: error rows first, then articles by score, worst first."""
+# --------------------------------------------------------------------------- corpus figures
+
+
+def _bin_counts(scores: list[float]) -> list[int]:
+    """How many scores fall in each of HISTOGRAM_BINS equal bins over [0, 1] (1.0 in the last)."""
+    bins = np.minimum((np.clip(np.asarray(scores, dtype=float), 0.0, 1.0) * HISTOGRAM_BINS).astype(int),
+                      HISTOGRAM_BINS - 1)
+    return [int(c) for c in np.bincount(bins, minlength=HISTOGRAM_BINS)]
+
+
+@dataclass
+class RuleCount:
+    """How often one rule fired in a run: findings, of which major, and in how many articles."""
+
+    code: str
+    scope: str  # "sentence" (a span in a sentence or the title) or "article"
+    findings: int = 0
+    major: int = 0
+    articles: int = 0
+
+
+@dataclass
+class CorpusStats:
+    """What the index page shows besides the summary rows, added up one article at a time, so that a run
+    never has to keep its articles in memory: sentence scores (binned) and per-rule counts."""
+
+    sentence_counts: list[int] = field(default_factory=lambda: [0] * HISTOGRAM_BINS)
+    rules: dict[tuple[str, str], RuleCount] = field(default_factory=dict)
+    lm_only: int = 0  # flagged sentences with no rule finding: flagged by the language model's score alone
+
+    @classmethod
+    def of(cls, results: list[ArticleResult]) -> CorpusStats:
+        stats = cls()
+        for r in results:
+            stats.add(r)
+        return stats
+
+    def add(self, result: ArticleResult) -> None:
+        if result.status != "ok":
+            return
+        scores = [v for s in result.segments if s.kind == "body" and (v := _score(s.score)) is not None]
+        self.sentence_counts = [a + b for a, b in zip(self.sentence_counts, _bin_counts(scores), strict=True)]
+        # Boilerplate findings name the pattern that recognised a line; they are not translation damage.
+        found = [(f, "sentence") for s in result.segments if s.kind != "boilerplate" for f in s.findings]
+        found += [(f, "article") for f in result.article_findings]
+        for key in {(f.code, scope) for f, scope in found}:
+            self.rules.setdefault(key, RuleCount(*key)).articles += 1
+        for f, scope in found:
+            count = self.rules[(f.code, scope)]
+            count.findings += 1
+            count.major += f.severity == "major"
+        self.lm_only += sum(1 for s in result.segments if s.flagged and not s.findings)
+
+    def rule_rows(self) -> list[RuleCount]:
+        return sorted(self.rules.values(), key=lambda c: (-c.findings, c.code, c.scope))
+
+
+_CHART = {"width": 440, "height": 180, "left": 14, "right": 14, "top": 16, "bottom": 34}
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def histogram_chart(counts: list[int], noun: str) -> dict:
+    """Bars, axes and a text description of a score histogram over [0, 1], laid out for a static SVG:
+    bar colours follow the tint bands, and every bar has a title with its range and count."""
+    c = _CHART
+    plot_w, plot_h = c["width"] - c["left"] - c["right"], c["height"] - c["top"] - c["bottom"]
+    n, peak, base = len(counts), max(counts, default=0) or 1, c["top"] + plot_h
+    bars = []
+    for i, count in enumerate(counts):
+        lo, hi = i / n, (i + 1) / n
+        height = max(plot_h * count / peak, 2.0) if count else 0.0  # a single sentence stays visible
+        bars.append({
+            "x": round(c["left"] + i * plot_w / n + 0.5, 1), "y": round(base - height, 1),
+            "w": round(plot_w / n - 1, 1), "h": round(height, 1),
+            "colour": BANDS[band_index(lo)].colour or _UNTINTED,
+            "title": f"{lo:.2f}\u2013{hi:.2f}: {_plural(count, noun)}", "count": count,
+        })
+    xticks = [{"x": round(c["left"] + plot_w * t, 1), "label": f"{t:g}"} for t in (0, 0.25, 0.5, 0.75, 1)]
+    busy = [b["title"] for b, count in zip(bars, counts, strict=True) if count]
+    desc = f"{_plural(sum(counts), noun)} by score" + (": " + "; ".join(busy) if busy else "")
+    return {**c, "bars": bars, "xticks": xticks, "base": base,
+            "plot_right": c["width"] - c["right"], "desc": desc}
+
+
+# --------------------------------------------------------------------------- summary
+
+_INDEX_JS = (Path(__file__).parent / "templates" / "index.js").read_text(encoding="utf-8")
+# The page's Content-Security-Policy lets only this script run: text injected into the page could not.
+_INDEX_JS_CSP = "sha256-" + base64.b64encode(hashlib.sha256(_INDEX_JS.encode("utf-8")).digest()).decode("ascii")
+
+
+def render_index(rows: list[dict], signature: str, stats: CorpusStats | None = None) -> str:
+    """The run's index page: counts, score histograms, per-rule counts, then error rows and a sortable,
+    filterable table of the articles, worst first."""
+    stats = stats or CorpusStats()
     errors = [r for r in rows if r["status"] != "ok"]
     ok = sorted(
         (r for r in rows if r["status"] == "ok"),
         key=lambda r: (r["score"] is None, -(r["score"] or 0.0)),
     )
     counts = Counter(r["verdict"] or "n/a" for r in ok)
+    article_scores = [r["score"] for r in ok if r["score"] is not None]
     return _env.get_template("index.html.j2").render(
         errors=errors, ok=ok, counts=counts, n_errors=len(errors), total=len(rows),
         signature=signature, fmt=_fmt,
+        article_chart=histogram_chart(_bin_counts(article_scores), "article"),
+        sentence_chart=histogram_chart(stats.sentence_counts, "sentence"),
+        rules=stats.rule_rows(), lm_only=stats.lm_only,
+        script=Markup(_INDEX_JS), script_csp=_INDEX_JS_CSP,
     )
 
 
-def write_summary(
-    results: list[ArticleResult], out_dir: Path, stems: dict[str, str], signature: str
-) -> dict[str, Path]:
-    """Write ``summary.parquet``, ``summary.csv`` and ``index.html`` under ``out_dir``."""
+def _write_summary_files(rows: list[dict], stats: CorpusStats, out_dir: Path, signature: str) -> dict[str, Path]:
     out_dir = Path(out_dir)
-    rows = summary_rows(results, stems)
     df = _summary_frame(rows)
     paths = {
         "parquet": out_dir / "summary.parquet",
@@ -545,20 +785,29 @@ def write_summary(
     }
     _write_atomic(paths["parquet"], _parquet_bytes(df, signature))
     _write_atomic(paths["csv"], df.to_csv(index=False, lineterminator="\n"), errors="replace")
-    _write_atomic(paths["html"], render_index(rows, signature), errors="replace")
+    _write_atomic(paths["html"], render_index(rows, signature, stats), errors="replace")
     return paths
+
+
+def write_summary(
+    results: list[ArticleResult], out_dir: Path, stems: dict[str, str], signature: str
+) -> dict[str, Path]:
+    """Write ``summary.parquet``, ``summary.csv`` and ``index.html`` under ``out_dir``."""
+    return _write_summary_files(summary_rows(results, stems), CorpusStats.of(results), out_dir, signature)
 
 
 class ReportWriter:
     """Writes each article's reports as soon as it is scored, then the summary: what ``mtqa score`` does.
 
-    Streaming matters for big corpora: finished articles are on disk even if the run stops early.
+    Streaming matters for big corpora: finished articles are on disk even if the run stops early, and only
+    each article's summary row and its share of the corpus figures (:class:`CorpusStats`) stay in memory.
     """
 
     def __init__(self, out_dir: str | Path, signature: str) -> None:
         self.out_dir = Path(out_dir)
         self.signature = signature
-        self.results: list[ArticleResult] = []
+        self.rows: list[dict] = []  # summary_rows of every article added, in input order
+        self.stats = CorpusStats()
         self.stems: dict[str, str] = {}
         self._taken: set[str] = set()
         self._reserved: dict[str, str] = {}  # stems handed out by stem() and not yet used by add()
@@ -573,14 +822,17 @@ class ReportWriter:
     def add(self, result: ArticleResult, write: bool = True) -> dict[str, Path]:
         """Record ``result`` for the summary and write its reports (``write=False``: they are on disk already;
         a ``not_done`` result gets no report files, only its summary row)."""
-        self.results.append(result)
-        if result.status == "not_done":
-            return {}
-        stem = self._reserved.pop(result.id, None) or safe_id(result.id, self._taken)
-        self.stems[result.id] = stem
-        if not write:
-            return {ext: self.out_dir / "articles" / f"{stem}.{ext}" for ext in ("json", "md", "html")}
-        return write_article(result, self.out_dir, stem)
+        self.stats.add(result)
+        paths: dict[str, Path] = {}
+        if result.status != "not_done":
+            stem = self._reserved.pop(result.id, None) or safe_id(result.id, self._taken)
+            self.stems[result.id] = stem
+            if write:
+                paths = write_article(result, self.out_dir, stem)
+            else:
+                paths = {ext: self.out_dir / "articles" / f"{stem}.{ext}" for ext in ("json", "md", "html")}
+        self.rows.extend(summary_rows([result], self.stems))
+        return paths
 
     def finished(self, article_id: str, input_name: str) -> ArticleResult | None:
         """The report a previous run wrote for this article, when it can be reused: status ok, the same
@@ -594,7 +846,7 @@ class ReportWriter:
         return prev if same and prev.status == "ok" else None
 
     def close(self) -> dict[str, Path]:
-        return write_summary(self.results, self.out_dir, self.stems, self.signature)
+        return _write_summary_files(self.rows, self.stats, self.out_dir, self.signature)
 
 
 def write_reports(results: list[ArticleResult], out_dir: str | Path, signature: str = "") -> dict[str, Path]:

@@ -7,6 +7,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import markupsafe
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +15,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mtqa import report
-from mtqa.report import SCHEMA, article_to_dict, safe_id, summary_rows, write_article, write_summary
+from mtqa.report import (
+    SCHEMA,
+    article_to_dict,
+    safe_id,
+    summary_rows,
+    write_article,
+    write_reports,
+    write_summary,
+)
 from mtqa.types import ArticleFinding, ArticleResult, Finding, Segment
 
 CONTRACT_KEYS = [
@@ -200,7 +209,8 @@ VOID = {"meta", "input", "br", "hr", "img", "link", "wbr"}
 
 
 class _Checker(HTMLParser):
-    """Checks tag balance and rebuilds the article text, recording which characters are inside <mark>."""
+    """Checks tag balance and rebuilds the article text (popovers left out), recording for every character
+    the ids of the located spans whose <mark> covers it, and the text of every popover."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -208,8 +218,12 @@ class _Checker(HTMLParser):
         self.errors: list[str] = []
         self.tags: list[tuple[str, dict]] = []
         self.in_article = 0
-        self.lines: list[list[tuple[str, bool]]] = []
-        self.mark_depth = 0
+        self.in_pop = 0
+        self.pops: dict[str, str] = {}
+        self.lines: list[list[tuple[str, frozenset[str]]]] = []
+        self.marks: list[set[str]] = []
+        self.mark_starts: list[tuple[int, int]] = []  # (data-start, position in the rebuilt text)
+        self.pos = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
@@ -220,9 +234,16 @@ class _Checker(HTMLParser):
         if tag == "div" and a.get("class") == "article":
             self.in_article = len(self.stack)
         elif self.in_article and tag == "p":
+            if self.lines:
+                self.pos += 1  # the line break between two lines
             self.lines.append([])
+        elif tag == "span" and a.get("class") == "pop":
+            self.in_pop = len(self.stack)
+            self.pops[a["id"] or ""] = ""
         elif tag == "mark":
-            self.mark_depth += 1
+            self.marks.append(set((a.get("data-spans") or "").split()))
+            if self.in_article:
+                self.mark_starts.append((int(a.get("data-start") or -1), self.pos))
 
     def handle_endtag(self, tag: str) -> None:
         if tag in VOID:
@@ -231,14 +252,28 @@ class _Checker(HTMLParser):
             self.errors.append(f"</{tag}> closes {self.stack[-1:]}")
             return
         if tag == "mark":
-            self.mark_depth -= 1
+            self.marks.pop()
         if self.in_article == len(self.stack):
             self.in_article = 0
+        if self.in_pop == len(self.stack):
+            self.in_pop = 0
         self.stack.pop()
 
     def handle_data(self, data: str) -> None:
-        if self.in_article and self.stack[-1] != "div":
-            self.lines[-1].extend((ch, self.mark_depth > 0) for ch in data)
+        if self.in_pop:
+            key = list(self.pops)[-1]
+            self.pops[key] += data
+        elif self.in_article and self.stack[-1] != "div":
+            ids = frozenset().union(*self.marks)
+            self.lines[-1].extend((ch, ids) for ch in data)
+            self.pos += len(data)
+
+    def text(self) -> str:
+        return "\n".join("".join(ch for ch, _ in line) for line in self.lines)
+
+    def covered(self) -> list[frozenset[str]]:
+        """The span ids covering each character of text()."""
+        return [ids for line in self.lines for ids in [m for _, m in line] + [frozenset()]]
 
 
 def check_html(html: str) -> _Checker:
@@ -250,6 +285,20 @@ def check_html(html: str) -> _Checker:
     return checker
 
 
+def expected_spans(result: ArticleResult) -> dict[str, tuple[int, int]]:
+    """What the page must mark: every finding of a sentence or title, and the LM's break of a flagged one."""
+    spans = {}
+    for seg in result.segments:
+        if seg.kind == "boilerplate":
+            continue
+        for k, f in enumerate(seg.findings):
+            spans[f"s{seg.index}.f{k}"] = (f.start, f.end)
+        brk = seg.features.get("break")
+        if seg.flagged and brk:
+            spans[f"s{seg.index}.lm"] = (int(brk["start"]), int(brk["end"]))
+    return spans
+
+
 def test_html_escapes_and_marks() -> None:
     result = make_result()
     html = report.render_html(result)
@@ -258,21 +307,20 @@ def test_html_escapes_and_marks() -> None:
     assert "&amp;amp;" in html  # the literal "&amp;" of the article, escaped once more
     assert '<meta charset="utf-8">' in html and "<title>" in html
     assert not re.search(r"https?://|src=|<link|@import", html)  # self-contained
+    assert "<script" not in html and "script-src 'none'" in html  # no script at all, and none may run
 
     checker = check_html(html)
-    rebuilt = "\n".join("".join(ch for ch, _ in line) for line in checker.lines)
-    assert rebuilt == result.text  # the whole article, gaps included, line breaks kept
-    marked = [m for line in checker.lines for _, m in line + [("\n", False)]]
-    for seg in result.segments:
-        if seg.flagged:
-            for f in seg.findings:
-                assert all(marked[f.start:f.end]), f
-            brk = seg.features.get("break")
-            if brk:
-                assert all(marked[brk["start"]:brk["end"]])
-    assert not any(marked[result.segments[3].start:result.segments[3].end])  # clean sentence: no marks
+    assert checker.text() == result.text  # the whole article, gaps included, line breaks kept
+    covered = checker.covered()
+    expected = expected_spans(result)
+    assert set(expected) == {"s2.f0", "s2.f1", "s2.lm", "s4.f0"}
+    for span_id, (start, end) in expected.items():
+        inside = [i for i, ids in enumerate(covered) if span_id in ids]
+        assert inside == list(range(start, end)), span_id  # marked exactly, nothing more
+    assert not any(covered[result.segments[3].start:result.segments[3].end])  # clean sentence: no marks
+    assert all(data_start == pos for data_start, pos in checker.mark_starts)  # data-start = article offset
 
-    spans = {a["id"]: a for t, a in checker.tags if t == "span" and "id" in a}
+    spans = {a["id"]: a for t, a in checker.tags if t == "span" and "id" in a and a["id"].startswith("s")}
     assert set(spans) == {f"s{s.index}" for s in result.segments}
     assert "boilerplate" in spans["s1"]["class"]
     assert "flagged" in spans["s2"]["class"] and spans["s2"]["data-score"] == "0.930"
@@ -280,12 +328,101 @@ def test_html_escapes_and_marks() -> None:
     assert 'href="#s2"' in html and 'href="#s4"' in html
 
 
-def test_html_overlapping_spans_get_union_of_titles() -> None:
-    checker = check_html(report.render_html(make_result()))
-    titles = [a.get("title", "") for t, a in checker.tags if t == "mark"]
-    both = [t for t in titles if "repeat:" in t and "caps:" in t and "lm-break" in t]
-    assert both, titles  # the "development" piece is covered by both findings and the LM break
-    assert any('odd "repeat" <here>' in t for t in titles)  # attribute unescaped by the parser = raw message
+def test_html_overlapping_spans_carry_every_id() -> None:
+    result = make_result()
+    checker = check_html(report.render_html(result))
+    both = [ids for ids in checker.covered() if {"s2.f0", "s2.f1", "s2.lm"} <= ids]
+    # "development" is inside both findings ("said development", "development The") and the LM's break
+    assert len(both) == len("development")
+
+
+def test_html_tint_has_a_text_label_and_flagged_sentences_explain_themselves() -> None:
+    """Colour is never alone: every tinted sentence has a label with its score; every flagged sentence is a
+    tab stop described by a popover that names its findings, their spans and the LM evidence."""
+    result = make_result()
+    checker = check_html(report.render_html(result))
+    spans = {a["id"]: a for t, a in checker.tags if t == "span" and a.get("id", "").startswith("s")}
+    for seg in result.segments:
+        a = spans[f"s{seg.index}"]
+        tinted = "tint" in a["class"].split()
+        assert tinted == (seg.flagged or (seg.score is not None and seg.score >= 0.3 and seg.kind != "boilerplate"))
+        if tinted:
+            assert re.fullmatch(r"(flagged · )?\d\.\d\d( \w+)*", a["data-label"]), a["data-label"]
+            assert f"{float(seg.score):.2f}" in a["data-label"]
+        if seg.flagged:
+            assert a["tabindex"] == "0" and a["aria-describedby"] == f"why-s{seg.index}"
+            pop = checker.pops[f"why-s{seg.index}"]
+            for f in seg.findings:
+                assert f.code in pop and f.message in pop and f"\u201c{result.text[f.start:f.end]}\u201d" in pop
+    assert spans["s2"]["data-label"] == "flagged · 0.93 very likely"
+    assert spans["s3"]["data-label"] == "0.35 possible" and "tabindex" in spans["s3"]  # tinted: a popover too
+    assert "tabindex" not in spans["s1"] and "title" in spans["s1"]  # boilerplate: a plain tooltip
+    pop = checker.pops["why-s2"]
+    assert "score 0.930 (very likely garbled)" in pop
+    assert "did not expect \u201cdevelopment The\u201d" in pop and "mean log-prob -5.10" in pop
+    assert 'odd "repeat" <here>' in pop  # escaped in the HTML, the same text on screen
+
+    result.segments[2].features["break"]["score"] = -2.0  # a break no more surprising than its words
+    pop = check_html(report.render_html(result)).pops["why-s2"]
+    assert "did not expect" not in pop and "least expected words: \u201cdevelopment The\u201d" in pop
+
+
+def test_html_side_list_is_worst_first_and_print_shows_findings_inline() -> None:
+    html = report.render_html(make_result())
+    checker = check_html(html)
+    nav = [a["href"] for t, a in checker.tags if t == "a" and a.get("href", "").startswith("#s")]
+    assert nav == ["#s2", "#s4"]  # 0.93 before 0.71
+    print_css = html[html.index("@media print"):]
+    assert re.search(r"\.side[^{]*\{ display: none", print_css)
+    assert re.search(r"\.pop \{ display: inline-block; width: 100%;[^}]*position: static", print_css)
+
+
+def with_reference(result: ArticleResult) -> ArticleResult:
+    """make_result() as the reference-based checks will return it: figures per sentence and per article."""
+    result.segments[2].reference = {"text": "The minister said the plan <is> good.", "chrf": 41.27, "chrfpp": 39.5,
+                                    "ter": 62.5}
+    result.segments[3].reference = {"text": "The second sentence is fine.", "chrf": 88.0, "chrfpp": 86.1,
+                                    "ter": 12.5}
+    result.reference = {"bleu": 23.456, "chrf": 55.55, "ter": 48.0, "aligned": 2, "unaligned_mt": 1,
+                        "unaligned_ref": [],
+                        "signatures": {"bleu": "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0",
+                                       "chrf": "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0"}}
+    return result
+
+
+def test_html_shows_reference_figures_when_present() -> None:
+    html = report.render_html(with_reference(make_result()))
+    checker = check_html(html)
+    assert checker.text() == make_result().text  # reference text is beside the article, not inside it
+    header = html[html.index('id="reference-figures"'):html.index("</header>")]
+    assert "BLEU 23.5 · chrF 55.5 · TER 48.0" in header
+    assert "aligned sentences 2 · unaligned in the translation 1 · unaligned in the reference 0" in header
+    assert "tok:13a|smooth:exp" in header and "nc:6|nw:0" in header
+    pop = checker.pops["why-s2"]
+    assert "The minister said the plan <is> good." in pop and "chrF 41.3 · chrF++ 39.5 · TER 62.5" in pop
+    table = html[html.index('<table id="reference">'):]
+    rows = re.findall(r"<tr(?: class=\"flagged\")?>\n(.*?)</tr>", table, re.S)
+    assert len(rows) == 2 and "s2" in rows[0] and "&lt;is&gt;" in rows[0] and "41.3" in rows[0]
+    assert "88.0" in rows[1] and "12.5" in rows[1]
+    nav = html[html.index('<nav class="side"'):]
+    assert "chrF 41.3" in nav  # next to the fluency score in the side list
+    assert 'id="reference-figures"' not in report.render_html(make_result())  # absent without a reference
+
+
+@pytest.mark.parametrize(("url", "linked"), [
+    ("https://example.org/news/1?a=1&b=2", True), ("javascript:alert(1)", False),
+    ("http://x.org/\" onmouseover=\"alert(1)", False), (None, False),
+])
+def test_html_links_only_http_urls(url: str | None, linked: bool) -> None:
+    result = make_result()
+    result.url = url
+    html = report.render_html(result)
+    check_html(html)
+    hrefs = [h for h in re.findall(r'href="([^"#][^"]*)"', html)]
+    assert hrefs == (["https://example.org/news/1?a=1&amp;b=2"] if linked else [])
+    assert 'onmouseover="' not in html
+    if url:
+        assert str(markupsafe.escape(url)) in html  # still shown, as text
 
 
 def test_html_survives_bad_offsets_and_empty_articles() -> None:
@@ -301,7 +438,7 @@ def test_html_survives_bad_offsets_and_empty_articles() -> None:
         ],
     )
     checker = check_html(report.render_html(result))
-    assert "".join(ch for line in checker.lines for ch, _ in line) == text
+    assert checker.text() == text
     check_html(report.render_html(ArticleResult(id="empty", input="x")))
     check_html(report.render_html(error_result()))
     assert "cannot decode &lt;utf-8&gt; input" in report.render_html(error_result())
@@ -374,3 +511,77 @@ def test_summary_with_no_results(tmp_path: Path) -> None:
     paths = write_summary([], tmp_path, {}, "sig")
     assert pd.read_parquet(paths["parquet"]).empty
     check_html(paths["html"].read_text(encoding="utf-8"))
+
+
+def _summary_results() -> list[ArticleResult]:
+    good = make_result("good")
+    good.score, good.verdict = 0.05, "pass"
+    for seg in good.segments:
+        seg.flagged, seg.findings = False, []
+    good.article_findings = []
+    return [good, make_result("bad-one"), error_result("<err>&id")]
+
+
+def test_index_histograms_rule_counts_and_controls(tmp_path: Path) -> None:
+    results = _summary_results()
+    html = write_reports(results, tmp_path, "sig")["html"].read_text(encoding="utf-8")
+    check_html(html)
+
+    # histograms: one bar per bin, each titled with its range and count; the counts are the real scores
+    for chart, noun, scores in (
+        ("article-histogram", "article", [0.05, 0.88]),
+        ("sentence-histogram", "sentence", [0.93, 0.35, 0.71] * 2),
+    ):
+        svg = html[html.index(f'<svg id="{chart}"'):]
+        svg = svg[:svg.index("</svg>")]
+        bars = re.findall(r"<rect class=\"bar\"[^>]*><title>([\d.]+)–([\d.]+): (\d+) \w+</title>", svg)
+        assert len(bars) == report.HISTOGRAM_BINS
+        counts = {(float(lo), float(hi)): int(n) for lo, hi, n in bars}
+        assert sum(counts.values()) == len(scores)
+        for score in scores:
+            assert any(lo <= score < hi for (lo, hi), n in counts.items() if n), score
+        assert f"{len(scores)} {noun}s by score" in svg
+    assert "<img" not in html and "<canvas" not in html
+
+    # per-rule counts: code, where it applies, findings, major, articles (the clean article adds nothing)
+    rules = re.findall(r"<tr><td><code>([^<]+)</code></td><td>(\w+)</td><td class=\"num\">(\d+)</td>"
+                       r"<td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td></tr>", html)
+    assert sorted(rules) == sorted([("caps", "sentence", "1", "1", "1"), ("markup", "sentence", "1", "1", "1"),
+                                    ("repeat", "sentence", "1", "0", "1"), ("many_flagged", "article", "1", "1", "1")])
+    assert "boilerplate</code>" not in html  # boilerplate findings are not translation damage
+
+    # sorting and filtering controls: a button in every header, a verdict select and a text filter
+    head = html[html.index('<table id="articles">'):html.index("</thead>", html.index('<table id="articles">'))]
+    assert head.count("<th ") == head.count("<button type=\"button\"") == 7
+    assert '<select id="verdict-filter">' in html and '<input id="text-filter" type="search"' in html
+    assert re.findall(r'<tr data-verdict="(\w*)">', html) == ["fail", "pass"]
+
+
+def test_index_script_is_the_only_one_allowed(tmp_path: Path) -> None:
+    """The index's one script runs under a Content-Security-Policy that names its hash, so text injected
+    into the page could not run even if escaping failed."""
+    import base64
+    import hashlib
+
+    html = report.render_index(summary_rows(_summary_results()), "sig")
+    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
+    assert len(scripts) == 1
+    digest = base64.b64encode(hashlib.sha256(scripts[0].encode("utf-8")).digest()).decode()
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1)
+    assert f"script-src 'sha256-{digest}'" in csp and "default-src 'none'" in csp
+
+
+def test_report_writer_streams_the_same_summary(tmp_path: Path) -> None:
+    """ReportWriter keeps rows and running figures, not articles, and writes what write_summary writes."""
+    results = _summary_results() + [make_result("late")]
+    batch = write_summary(results, tmp_path / "batch", {r.id: safe_id(r.id) for r in results}, "sig")
+    writer = report.ReportWriter(tmp_path / "stream", "sig")
+    for r in results:
+        writer.add(r)
+    stream = writer.close()
+    assert not any(isinstance(v, ArticleResult) or (isinstance(v, list) and v and isinstance(v[0], ArticleResult))
+                   for v in vars(writer).values())
+    assert writer.rows == summary_rows(results, writer.stems)
+    assert writer.stats.sentence_counts == report.CorpusStats.of(results).sentence_counts
+    assert sum(writer.stats.sentence_counts) == 3 * 3  # three scored body sentences in each ok article
+    assert stream["html"].read_text(encoding="utf-8") == batch["html"].read_text(encoding="utf-8")
