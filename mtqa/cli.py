@@ -5,17 +5,25 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mtqa.engine import Pipeline, Settings
-from mtqa.io import read_inputs
+from mtqa.engine import Pipeline, Settings, chunked, read_error_result
+from mtqa.io import count_inputs, read_inputs
 from mtqa.lm import ModelLoadError
+from mtqa.progress import RunProgress
 from mtqa.report import ReportWriter, article_to_dict
 from mtqa.types import Article, ArticleResult, ReadError
+
+if TYPE_CHECKING:
+    from mtqa.parallel import DaskEngine, LocalEngine
+
+    Engine = LocalEngine | DaskEngine
 
 NOT_DONE = "not done: interrupted"
 
@@ -54,6 +62,14 @@ def _main() -> None:
     """Find garbled machine-translated sentences in English news articles."""
 
 
+EngineOpt = Annotated[str, typer.Option(
+    "--engine", help="local (this process) or dask (a Dask cluster: --scheduler ADDRESS, else a local one).")]
+SchedulerOpt = Annotated[str | None, typer.Option(
+    "--scheduler", help="Address of a running Dask scheduler (with --engine dask), e.g. tcp://10.0.0.5:8786.")]
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", min=1, help="Score in N worker processes on this machine (a local Dask cluster; 1: in-process).")]
+
+
 @app.command()
 def score(
     inputs: Annotated[list[Path], typer.Argument(
@@ -61,7 +77,8 @@ def score(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("reports/latest"),
     fmt: Annotated[str, typer.Option("--format", help="'files' writes DIR; 'json' prints one article.")] = "files",
     model: ModelOpt = None,
-    threads: Annotated[int | None, typer.Option(help="torch threads (default: all cores).")] = None,
+    threads: Annotated[int | None, typer.Option(
+        help="torch threads (default: all cores; with --workers, an equal share each).")] = None,
     backend: BackendOpt = "torch",
     flag_threshold: Annotated[float, typer.Option(help="Sentence probability that flags it.")] = 0.5,
     flag_severity: Annotated[str, typer.Option(
@@ -74,6 +91,12 @@ def score(
     resume: Annotated[bool, typer.Option(
         "--resume", help="Reuse the finished reports in --out that have this run's signature; score the rest.")
                       ] = False,
+    engine: EngineOpt = "local",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    log_every: Annotated[int, typer.Option(
+        "--log-every", min=0, help="When stderr is not a terminal, print a progress line every N chunks (0: never).")
+                         ] = 0,
     chunk_articles: Annotated[int, typer.Option(
         "--chunk-articles", min=1, hidden=True, help="Articles scored together (an interrupt waits for them).")
                               ] = 64,
@@ -86,60 +109,143 @@ def score(
     """
     if flag_severity not in ("minor", "major"):
         raise typer.BadParameter("--flag-severity must be minor or major")
+    if fmt not in ("files", "json"):
+        raise typer.BadParameter("--format must be 'files' or 'json'")
     settings = Settings(model=model, threads=threads, backend=backend, flag_threshold=flag_threshold,
                         flag_severity=flag_severity,
                         review_threshold=review_threshold, fail_threshold=fail_threshold,
                         calibration=str(calibration) if calibration else None, cache=_cache(cache, no_cache),
                         chunk_articles=chunk_articles)
-    if fmt not in ("files", "json"):
-        raise typer.BadParameter("--format must be 'files' or 'json'")
-    pipe = _pipeline(settings)
-    results = []
-    if fmt == "json":
-        results = list(pipe.run(read_inputs(inputs)))
-        if len(results) != 1:
-            typer.echo(f"mtqa: --format json needs exactly one article, got {len(results)}", err=True)
-            raise typer.Exit(2)
-        json.dump(article_to_dict(results[0]), sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
-        raise typer.Exit(2 if results[0].status == "error" else 0)
-    writer = ReportWriter(out, pipe.signature)
-    reused = not_done = 0
-    with _Interrupt() as interrupt, _progress() as progress:
-        task = progress.add_task("articles", total=None)
-        for chunk in _chunks(read_inputs(inputs), chunk_articles):
-            if interrupt.signum:  # list what is left, read but not scored
-                for item in chunk:
-                    res = _unscored(item, pipe.signature)
-                    not_done += res.status == "not_done"
-                    writer.add(res)
-                    results.append(res)
-                continue
-            ids = [_result_id(item) for item in chunk]
-            for rid in ids:
-                writer.stem(rid)  # file stems in input order, whether an article is reused or scored
-            prev = {i: writer.finished(rid, item.input) for i, (rid, item) in enumerate(zip(ids, chunk, strict=True))
-                    if resume and isinstance(item, Article)}
-            scored = pipe.run([item for i, item in enumerate(chunk) if prev.get(i) is None])
-            for i in range(len(chunk)):
-                res = prev.get(i) or next(scored)
-                writer.add(res, write=prev.get(i) is None)
-                reused += prev.get(i) is not None
-                results.append(res)
-                progress.advance(task)
+    with _engine(settings, engine, scheduler, workers) as eng:
+        if fmt == "json":
+            _print_one(eng, inputs)
+        tally = score_to_folder(eng, inputs, out, resume=resume, log_every=log_every)
+    typer.echo(tally.message(out, resume), err=True)
+    typer.echo(sentences_line(eng.stats.counts), err=True)
+    for where, error in tally.errors:
+        typer.echo(f"  error: {where}: {error}", err=True)
+    if tally.signum:
+        typer.echo(f"mtqa: interrupted; rerun the same command with --resume to score the {tally.not_done} left",
+                   err=True)
+        raise typer.Exit(128 + tally.signum)
+    raise typer.Exit(2 if tally.errors else 0)
+
+
+def _engine(settings: Settings, engine: str, scheduler: str | None, workers: int | None):
+    """The scoring engine for the CLI's options; a usage error or a model/cluster failure exits 2."""
+    from mtqa.parallel import EngineError, open_engine
+
+    try:
+        return open_engine(settings, engine=engine, scheduler=scheduler, workers=workers)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    except (ModelLoadError, EngineError) as exc:
+        typer.echo(f"mtqa: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _print_one(eng: Engine, inputs: list[Path]) -> None:
+    """``--format json``: the report of the single input article on stdout, then exit."""
+    items = list(read_inputs(inputs))
+    results = [r for _, rs in eng.map([(None, items)]) for r in rs]
+    if len(results) != 1:
+        typer.echo(f"mtqa: --format json needs exactly one article, got {len(results)}", err=True)
+        raise typer.Exit(2)
+    json.dump(article_to_dict(results[0]), sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+    raise typer.Exit(2 if results[0].status == "error" else 0)
+
+
+@dataclass
+class RunTally:
+    """What the final message and the exit status need; the results themselves are not kept."""
+
+    articles: int = 0
+    verdicts: Counter = field(default_factory=Counter)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (input, error)
+    reused: int = 0
+    not_done: int = 0
+    signum: int = 0
+
+    def add(self, res: ArticleResult) -> None:
+        self.articles += 1
+        if res.status == "ok":
+            self.verdicts[res.verdict] += 1
+        self.not_done += res.status == "not_done"
+        if res.status == "error":
+            self.errors.append((res.input, res.error or ""))
+
+    def message(self, out: Path, resume: bool) -> str:
+        v = self.verdicts
+        extra = (f", {self.reused} reused from an earlier run" if resume else "") + (
+            f", {self.not_done} not done (interrupted)" if self.signum else "")
+        return (f"{self.articles} articles: {v['pass']} pass, {v['review']} review, {v['fail']} fail, "
+                f"{len(self.errors)} error{extra} -> {out}/index.html")
+
+
+def sentences_line(counts: Counter) -> str:
+    """Where the run's LM scores came from: the model, the persistent cache, or a repeat within the run."""
+    return (f"sentences: {counts['sentences_lm_scored']:,} scored by the language model, "
+            f"{counts['sentences_cache_hits']:,} from the score cache, {counts['sentences_reused']:,} repeats")
+
+
+@dataclass
+class _Plan:
+    """One chunk as read, and what is already known of it: reports reused from an earlier run (by position),
+    or that the run was interrupted before it was sent to be scored."""
+
+    chunk: list[Article | ReadError]
+    reused: dict[int, ArticleResult] = field(default_factory=dict)
+    interrupted: bool = False
+
+
+def _plans(items: Iterable[Article | ReadError], size: int, writer: ReportWriter, resume: bool,
+           interrupt: _Interrupt) -> Iterator[tuple[_Plan, list[Article | ReadError]]]:
+    """``(plan, what to score)`` per chunk, in input order: file stems are reserved here, in input order,
+    whether an article is reused or scored; after an interrupt nothing more is sent to be scored."""
+    for chunk in chunked(items, size):
+        if interrupt.signum:
+            yield _Plan(chunk, interrupted=True), []
+            continue
+        for item in chunk:
+            writer.stem(_result_id(item))
+        reused = {i: prev for i, item in enumerate(chunk) if resume and isinstance(item, Article)
+                  and (prev := writer.finished(item.id, item.input)) is not None}
+        yield _Plan(chunk, reused), [item for i, item in enumerate(chunk) if i not in reused]
+
+
+def score_to_folder(eng: Engine, inputs: list[Path], out: Path, *, resume: bool = False, log_every: int = 0
+                    ) -> RunTally:
+    """What ``mtqa score`` does once its engine is up: read the inputs chunk by chunk, score them with ``eng``,
+    write each chunk's reports and sentences, then the summary. Only a tally is kept (scripts/bench_corpus.py
+    times this); SIGINT/SIGTERM stop it after the chunks already sent to be scored."""
+    tally = RunTally()
+    writer = ReportWriter(out, eng.signature)
+    try:
+        with _Interrupt() as interrupt, RunProgress(count_inputs(inputs), log_every=log_every) as progress:
+            plans = _plans(read_inputs(inputs), eng.settings.chunk_articles, writer, resume, interrupt)
+            for plan, scored in eng.map(plans):
+                _write_chunk(plan, iter(scored), writer, tally, eng.signature)
+                progress.update(len(plan.chunk), sum(r.n_sentences for r in scored))
+            tally.signum = interrupt.signum
+    except BaseException:  # a second interrupt: stop at once, leaving no temporary file
+        writer.abort()
+        raise
     writer.close()
-    errors = [r for r in results if r.status == "error"]
-    by_verdict = {v: sum(r.verdict == v for r in results) for v in ("pass", "review", "fail")}
-    extra = (f", {reused} reused from an earlier run" if resume else "") + (
-        f", {not_done} not done (interrupted)" if interrupt.signum else "")
-    typer.echo(f"{len(results)} articles: {by_verdict['pass']} pass, {by_verdict['review']} review, "
-               f"{by_verdict['fail']} fail, {len(errors)} error{extra} -> {out}/index.html", err=True)
-    for r in errors:
-        typer.echo(f"  error: {r.input}: {r.error}", err=True)
-    if interrupt.signum:
-        typer.echo(f"mtqa: interrupted; rerun the same command with --resume to score the {not_done} left", err=True)
-        raise typer.Exit(128 + interrupt.signum)
-    raise typer.Exit(2 if errors else 0)
+    return tally
+
+
+def _write_chunk(plan: _Plan, scored: Iterator[ArticleResult], writer: ReportWriter, tally: RunTally,
+                 signature: str) -> None:
+    for i, item in enumerate(plan.chunk):
+        if plan.interrupted:
+            res, write = _unscored(item, signature), True
+        else:
+            res, write = (plan.reused[i], False) if i in plan.reused else (next(scored), True)
+        writer.add(res, write=write)
+        tally.add(res)
+        tally.reused += not write
+    writer.flush()
 
 
 def _result_id(item: Article | ReadError) -> str:
@@ -149,20 +255,8 @@ def _result_id(item: Article | ReadError) -> str:
 def _unscored(item: Article | ReadError, signature: str) -> ArticleResult:
     """The summary row of an input left after an interrupt: ``not_done``, or its read error."""
     if isinstance(item, ReadError):
-        return ArticleResult(id=_result_id(item), input=item.input, status="error", error=item.message,
-                             signature=signature)
+        return read_error_result(item, signature)
     return ArticleResult(id=item.id, input=item.input, status="not_done", error=NOT_DONE, signature=signature)
-
-
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    chunk: list = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 class _Interrupt:
@@ -301,15 +395,6 @@ def eval_(
         stem = f"eval-{benchmark}-{split}"
         (out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
         (out / f"{stem}.md").write_text(md, encoding="utf-8")
-
-
-def _progress():
-    from rich.console import Console
-    from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, disable=not console.is_terminal, transient=True)
 
 
 def main() -> None:

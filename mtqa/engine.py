@@ -9,6 +9,7 @@ copies repeat a lot) are scored once.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -203,23 +204,20 @@ class Pipeline:
     # -- driving -------------------------------------------------------------------------------
     def run(self, items: Iterable[Article | ReadError]) -> Iterator[ArticleResult]:
         """Score a stream of articles (and pass read errors through as error results), in input order."""
-        chunk: list[Article | ReadError] = []
-        for item in items:
-            chunk.append(item)
-            if len(chunk) >= self.settings.chunk_articles:
-                yield from self._run_chunk(chunk)
-                chunk = []
-        if chunk:
-            yield from self._run_chunk(chunk)
+        for chunk in chunked(items, self.settings.chunk_articles):
+            yield from self.score_chunk(chunk)
 
-    def _run_chunk(self, chunk: list[Article | ReadError]) -> list[ArticleResult]:
+    def score_chunk(self, chunk: list[Article | ReadError]) -> list[ArticleResult]:
+        """Score one chunk of articles together (their body sentences share LM batches), in input order.
+
+        The one scoring function of every engine: :meth:`run` calls it here, and a Dask worker calls it on
+        the chunks it is sent (see :mod:`mtqa.parallel`), so both engines give the same results."""
         results: list[ArticleResult] = []
         pending: list[tuple[ArticleResult, list[Segment]]] = []
         for item in chunk:
             if isinstance(item, ReadError):
                 self.stats.add("read_errors")
-                results.append(ArticleResult(id=item.id or item.input, input=item.input, status="error",
-                                             error=item.message, signature=self.signature))
+                results.append(read_error_result(item, self.signature))
                 continue
             self.stats.add("articles")
             res = ArticleResult(id=item.id, input=item.input, text=item.text, url=item.url,
@@ -244,6 +242,24 @@ class Pipeline:
         for res, _ in pending:
             self.verdict_step(res)
         return results
+
+
+def read_error_result(item: ReadError, signature: str) -> ArticleResult:
+    """The error result (and summary row) of an input that could not be read."""
+    return ArticleResult(id=item.id or item.input, input=item.input, status="error", error=item.message,
+                         signature=signature)
+
+
+def chunked(items: Iterable, size: int) -> Iterator[list]:
+    """Consecutive lists of ``size`` items (the last may be shorter), read lazily."""
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _contexts(result: ArticleResult, body: list[Segment]) -> list[str]:
@@ -302,19 +318,42 @@ def _version() -> str:
 
 
 def score_articles(inputs: Iterable[str | os.PathLike] | Iterable[Article], settings: Settings | None = None,
-                   pipeline: Pipeline | None = None) -> list[ArticleResult]:
+                   pipeline: Pipeline | None = None, *, engine: str = "local", scheduler: str | None = None,
+                   workers: int | None = None) -> list[ArticleResult]:
     """Score files, folders or :class:`Article` objects and return one result per article.
+
+    ``engine="dask"`` scores chunks on a Dask cluster (``scheduler`` address, or a local cluster of ``workers``
+    processes); ``workers`` > 1 alone does the same on this machine. Results are identical to the local
+    engine's. For a corpus too big to hold its results, iterate :func:`iter_scores` instead.
 
     >>> results = score_articles(["data/samples"])          # doctest: +SKIP
     >>> [(r.id, r.verdict) for r in results]                 # doctest: +SKIP
     """
-    pipe = pipeline or Pipeline(settings)
-    items = list(inputs)
-    if all(isinstance(x, Article | ReadError) for x in items):
-        stream: Iterable[Article | ReadError] = items  # type: ignore[assignment]
-    else:
-        stream = read_inputs(items)  # type: ignore[arg-type]
-    return list(pipe.run(stream))
+    return list(iter_scores(inputs, settings, pipeline, engine=engine, scheduler=scheduler, workers=workers))
+
+
+def iter_scores(inputs: Iterable[str | os.PathLike] | Iterable[Article], settings: Settings | None = None,
+                pipeline: Pipeline | None = None, *, engine: str = "local", scheduler: str | None = None,
+                workers: int | None = None) -> Iterator[ArticleResult]:
+    """:func:`score_articles` as a stream: inputs are read and scored chunk by chunk, results come in input
+    order, and nothing is kept once yielded, so memory stays bounded whatever the corpus size."""
+    from mtqa.parallel import open_engine
+
+    settings = pipeline.settings if pipeline else settings or Settings()
+    with open_engine(settings, engine=engine, scheduler=scheduler, workers=workers, pipeline=pipeline) as eng:
+        chunks = chunked(_article_stream(inputs), settings.chunk_articles)
+        for _, results in eng.map((None, chunk) for chunk in chunks):
+            yield from results
+
+
+def _article_stream(inputs: Iterable) -> Iterator[Article | ReadError]:
+    """``inputs`` as articles: Article objects pass through, anything else is read as paths."""
+    it = iter(inputs)
+    first = next(it, None)
+    if first is None:
+        return iter(())
+    rest = itertools.chain([first], it)
+    return rest if isinstance(first, Article | ReadError) else read_inputs(rest)
 
 
 def score_text(text: str, article_id: str = "text", title: str | None = None,

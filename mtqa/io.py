@@ -7,13 +7,13 @@ row); nothing is dropped silently, and one bad row never stops the rest of the b
 
 from __future__ import annotations
 
-import io
+import contextlib
 import json
 import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 from mtqa.types import Article, ReadError
 
@@ -166,33 +166,97 @@ def _jsonl_line(raw: bytes, where: str, default_id: str) -> Article | ReadError:
     return _record_to_article(rec, where, default_id, _encoding_notes(note))
 
 
-def read_table(path: Path) -> Iterator[Article | ReadError]:
-    """CSV and Parquet through pandas; rows are numbered from 1 after the header (CSV line = row + 1)."""
+TABLE_BATCH_ROWS = 1024  # rows read at a time from a CSV or Parquet corpus: memory stays bounded
+
+
+def read_table(path: Path, batch_rows: int = TABLE_BATCH_ROWS) -> Iterator[Article | ReadError]:
+    """CSV (pandas, in chunks) and Parquet (pyarrow, batch by batch): a corpus bigger than memory streams.
+
+    Rows are numbered from 1 after the header: CSV errors name ``path:LINE`` (line = row + 1), Parquet
+    errors ``path#rowN``. A file that breaks part-way (a damaged row group, a CSV row pandas cannot parse)
+    yields what was read before it and then one error naming the file and the first row not read."""
+    parquet = path.suffix.lower() == ".parquet"
+    rows = _parquet_rows(path, batch_rows) if parquet else _csv_rows(path, batch_rows)
+    n = 0
+    try:
+        for n, (rec, notes) in enumerate(rows, start=1):
+            if rec is None:  # the header: no 'text' column
+                yield ReadError(str(path), f"no 'text' column (columns: {', '.join(notes)})")
+                return
+            where = f"{path}#row{n}" if parquet else f"{path}:{n + 1}"
+            yield _record_to_article(rec, where, f"{path.stem}-{n if parquet else n + 1}", notes)
+    except Exception as exc:  # pandas and pyarrow raise many types for unreadable files
+        at = f" from row {n + 1} on ({n} rows before it were read)" if n else ""
+        yield ReadError(str(path), f"could not read table{at}: {' '.join(str(exc).split())}")
+
+
+def _parquet_rows(path: Path, batch_rows: int) -> Iterator[tuple[dict | None, tuple]]:
+    """``(record, ())`` per row, read batch by batch; ``(None, columns)`` first when there is no text column."""
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as pf:
+        names = pf.schema_arrow.names
+        if "text" not in names:
+            yield None, tuple(map(str, names))
+            return
+        columns = [c for c in ("id", "text", *OPTIONAL_COLUMNS) if c in names]
+        for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
+            for rec in batch.to_pylist():
+                yield rec, ()
+
+
+def _csv_rows(path: Path, batch_rows: int) -> Iterator[tuple[dict | None, Notes]]:
+    """``(record, notes)`` per row, read ``batch_rows`` at a time in the encoding :func:`sniff_encoding` found."""
     import pandas as pd
 
-    notes: Notes = ()
-    csv_options = {"dtype": str, "keep_default_na": False, "na_values": [""]}
-    try:
-        if path.suffix == ".parquet":
-            df = pd.read_parquet(path)
-        else:
-            try:
-                df = pd.read_csv(path, encoding="utf-8", **csv_options)
-            except UnicodeDecodeError:  # not UTF-8: decoded as text files are, and every row says so
-                text, note = decode_text(path.read_bytes())
-                df = pd.read_csv(io.StringIO(text), **csv_options)
-                notes = _encoding_notes(note)
-    except Exception as exc:  # pandas raises many types for unreadable files
-        yield ReadError(str(path), f"could not read table: {exc}")
+    encoding, note = sniff_encoding(path)
+    notes = _encoding_notes(note)
+    options = {"dtype": str, "keep_default_na": False, "na_values": [""]}
+    with _open_text(path, encoding) as fh:
+        columns = pd.read_csv(fh, nrows=0, **options).columns
+    if "text" not in columns:
+        yield None, tuple(map(str, columns))
         return
-    if "text" not in df.columns:
-        yield ReadError(str(path), f"no 'text' column (columns: {', '.join(map(str, df.columns))})")
-        return
-    line_of = (lambda i: i + 2) if path.suffix != ".parquet" else (lambda i: i + 1)
-    for i, rec in enumerate(df.to_dict(orient="records")):
-        label = "line" if path.suffix != ".parquet" else "row"
-        where = f"{path}:{line_of(i)}" if label == "line" else f"{path}#row{line_of(i)}"
-        yield _record_to_article(rec, where, f"{path.stem}-{line_of(i)}", notes)
+    with _open_text(path, encoding) as fh, pd.read_csv(fh, chunksize=batch_rows, **options) as reader:
+        for frame in reader:
+            for rec in frame.to_dict(orient="records"):
+                yield rec, notes
+
+
+@contextlib.contextmanager
+def _open_text(path: Path, encoding: str) -> Iterator[TextIO]:
+    """``path`` opened as text; a UTF-8 byte order mark is skipped whatever the codec, as decode_text does."""
+    with open(path, "rb") as raw:
+        bom = raw.read(3) == b"\xef\xbb\xbf"
+    with open(path, encoding=encoding, newline="") as fh:
+        if bom and encoding != "utf-8-sig":
+            fh.read(3)  # the three characters the BOM's bytes decode to
+        yield fh
+
+
+def sniff_encoding(path: Path, block: int = 1 << 20) -> tuple[str, str | None]:
+    """``(codec, note)`` for a whole file, as :func:`decode_text` would decide, reading it block by block:
+    ``utf-8-sig`` when it is valid UTF-8, else ``cp1252`` when that decodes, else ``latin-1``."""
+    import codecs
+
+    def first_bad(codec: str) -> int | None:
+        decoder, pos = codecs.getincrementaldecoder(codec)(), 0
+        with open(path, "rb") as fh:
+            while True:
+                data = fh.read(block)
+                try:
+                    decoder.decode(data, final=not data)
+                except UnicodeDecodeError as exc:
+                    return pos + exc.start
+                if not data:
+                    return None
+                pos += len(data)
+
+    bad = first_bad("utf-8")  # the BOM is valid UTF-8; counting from the file start matches decode_text
+    if bad is None:
+        return "utf-8-sig", None
+    codec = "cp1252" if first_bad("cp1252") is None else "latin-1"
+    return codec, f"not valid UTF-8 (byte {bad}); decoded as {codec}"
 
 
 _BLOCK_TAGS = {
@@ -321,6 +385,29 @@ def read_inputs(paths: Iterable[str | Path]) -> Iterator[Article | ReadError]:
                     rec = (Article(**{**rec.__dict__, "id": new_id, "notes": (*rec.notes, ("duplicate-id", note))})
                            if isinstance(rec, Article) else ReadError(rec.input, f"{rec.message} ({note})", id=new_id))
             yield rec
+
+
+def count_inputs(paths: Iterable[str | Path]) -> int | None:
+    """How many items :func:`read_inputs` will yield, when that is cheap to know without reading the corpora:
+    text files and pages are one each, a Parquet file its row count (from its footer); None as soon as an
+    input is a JSONL or CSV corpus, a feed or standard input, which would have to be read twice to count."""
+    import pyarrow.parquet as pq
+
+    total = 0
+    for item in _expand(paths):
+        if item is None:
+            return None
+        suffix = "" if isinstance(item, ReadError) else item.suffix.lower()
+        if suffix == ".parquet":
+            try:
+                total += pq.read_metadata(item).num_rows
+            except Exception:  # unreadable: read_table will make it one error row
+                total += 1
+        elif suffix in CORPUS_SUFFIXES or suffix in FEED_SUFFIXES:
+            return None
+        else:
+            total += 1
+    return total
 
 
 def _expand(paths: Iterable[str | Path]) -> Iterator[Path | ReadError | None]:

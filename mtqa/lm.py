@@ -417,7 +417,7 @@ class ScoreCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.signature = signature
-        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=60)  # workers share one file
         self._db.execute("CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, offsets BLOB, "
                          "logprob BLOB, entropy BLOB)")
         self.hits = self.misses = 0

@@ -608,27 +608,28 @@ def _top_finding(result: ArticleResult) -> str:
     return msg if len(msg) <= 120 else msg[:119] + "\u2026"
 
 
+def summary_row(result: ArticleResult, stem: str | None = None) -> dict:
+    """The flat summary row of one article (no article text): what the summary files and index page show."""
+    ok = result.status == "ok"
+    return {
+        "id": result.id,
+        "title": _found_title(result),
+        "input": result.input,
+        "status": result.status,
+        "error": result.error,
+        "score": _score(result.score) if ok else None,
+        "verdict": result.verdict if ok else None,
+        "n_sentences": result.n_sentences,
+        "n_flagged": result.n_flagged,
+        "top_finding": _top_finding(result),
+        "report": f"articles/{stem}.html" if stem else "",
+    }
+
+
 def summary_rows(results: list[ArticleResult], stems: dict[str, str] | None = None) -> list[dict]:
     """One flat row per article, in input order, for Parquet/CSV and the index page."""
     stems = stems or {}
-    rows = []
-    for r in results:
-        ok = r.status == "ok"
-        stem = stems.get(r.id)
-        rows.append({
-            "id": r.id,
-            "title": _found_title(r),
-            "input": r.input,
-            "status": r.status,
-            "error": r.error,
-            "score": _score(r.score) if ok else None,
-            "verdict": r.verdict if ok else None,
-            "n_sentences": r.n_sentences,
-            "n_flagged": r.n_flagged,
-            "top_finding": _top_finding(r),
-            "report": f"articles/{stem}.html" if stem else "",
-        })
-    return rows
+    return [summary_row(r, stems.get(r.id)) for r in results]
 
 
 def _valid_utf8(s: str) -> str:
@@ -796,11 +797,79 @@ def write_summary(
     return _write_summary_files(summary_rows(results, stems), CorpusStats.of(results), out_dir, signature)
 
 
+SENTENCE_COLUMNS = ["id", "index", "start", "end", "text", "score", "flagged", "top_finding"]
+
+
+def _top_code(seg: Segment) -> str | None:
+    """The code of a sentence's most severe finding (the first of equals), or None."""
+    if not seg.findings:
+        return None
+    return max(seg.findings, key=lambda f: SEVERITY_RANK.get(f.severity, 0)).code
+
+
+def sentence_rows(result: ArticleResult) -> list[dict]:
+    """One row per body sentence of ``result`` for ``sentences.parquet``: the figures of its JSON report."""
+    return [{"id": _valid_utf8(result.id), "index": int(s.index), "start": int(s.start), "end": int(s.end),
+             "text": _valid_utf8(s.text), "score": _score(s.score), "flagged": bool(s.flagged),
+             "top_finding": _top_code(s)}
+            for s in result.segments if s.kind == "body"]
+
+
+class SentenceTable:
+    """``sentences.parquet``, written as the run goes: each :meth:`flush` appends a row group, so a corpus of
+    any size never has its sentences in memory at once. The file appears (atomically) at :meth:`close`."""
+
+    def __init__(self, path: Path, signature: str) -> None:
+        import pyarrow as pa
+
+        self.path = Path(path)
+        self.schema = pa.schema(
+            [("id", pa.string()), ("index", pa.int32()), ("start", pa.int64()), ("end", pa.int64()),
+             ("text", pa.string()), ("score", pa.float64()), ("flagged", pa.bool_()), ("top_finding", pa.string())],
+            metadata={b"mtqa.signature": signature.encode("utf-8", "replace")})
+        self._rows: list[dict] = []
+        self._writer = None
+        self._tmp: Path | None = None
+
+    def add(self, result: ArticleResult) -> None:
+        self._rows.extend(sentence_rows(result))
+
+    def flush(self) -> None:
+        """Append the rows added since the last flush as one row group."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+            os.close(fd)
+            self._tmp = Path(tmp)
+            self._writer = pq.ParquetWriter(self._tmp, self.schema)
+        if self._rows:
+            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
+            self._rows = []
+
+    def close(self) -> Path:
+        self.flush()
+        self._writer.close()
+        os.chmod(self._tmp, 0o644)
+        os.replace(self._tmp, self.path)
+        self._writer = self._tmp = None
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the unfinished file (a run stopped at once): no half-written table is left behind."""
+        if self._writer is not None:
+            self._writer.close()
+            self._tmp.unlink(missing_ok=True)
+            self._writer = self._tmp = None
+
+
 class ReportWriter:
     """Writes each article's reports as soon as it is scored, then the summary: what ``mtqa score`` does.
 
     Streaming matters for big corpora: finished articles are on disk even if the run stops early, and only
-    each article's summary row and its share of the corpus figures (:class:`CorpusStats`) stay in memory.
+    each article's summary row (no text) and its share of the corpus figures (:class:`CorpusStats`) stay in
+    memory. Call :meth:`flush` after each chunk to append its sentences to ``sentences.parquet``.
     """
 
     def __init__(self, out_dir: str | Path, signature: str) -> None:
@@ -812,6 +881,7 @@ class ReportWriter:
         self._taken: set[str] = set()
         self._reserved: dict[str, str] = {}  # stems handed out by stem() and not yet used by add()
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.sentences = SentenceTable(self.out_dir / "sentences.parquet", signature)
 
     def stem(self, article_id: str) -> str:
         """The file stem the next :meth:`add` of ``article_id`` will use (reserved now, in input order)."""
@@ -823,16 +893,20 @@ class ReportWriter:
         """Record ``result`` for the summary and write its reports (``write=False``: they are on disk already;
         a ``not_done`` result gets no report files, only its summary row)."""
         self.stats.add(result)
-        paths: dict[str, Path] = {}
-        if result.status != "not_done":
-            stem = self._reserved.pop(result.id, None) or safe_id(result.id, self._taken)
-            self.stems[result.id] = stem
-            if write:
-                paths = write_article(result, self.out_dir, stem)
-            else:
-                paths = {ext: self.out_dir / "articles" / f"{stem}.{ext}" for ext in ("json", "md", "html")}
-        self.rows.extend(summary_rows([result], self.stems))
-        return paths
+        if result.status == "not_done":
+            self.rows.append(summary_row(result))
+            return {}
+        stem = self._reserved.pop(result.id, None) or safe_id(result.id, self._taken)
+        self.stems[result.id] = stem
+        self.rows.append(summary_row(result, stem))
+        self.sentences.add(result)
+        if not write:
+            return {ext: self.out_dir / "articles" / f"{stem}.{ext}" for ext in ("json", "md", "html")}
+        return write_article(result, self.out_dir, stem)
+
+    def flush(self) -> None:
+        """Append the sentences of the articles added so far to ``sentences.parquet``."""
+        self.sentences.flush()
 
     def finished(self, article_id: str, input_name: str) -> ArticleResult | None:
         """The report a previous run wrote for this article, when it can be reused: status ok, the same
@@ -846,7 +920,13 @@ class ReportWriter:
         return prev if same and prev.status == "ok" else None
 
     def close(self) -> dict[str, Path]:
-        return _write_summary_files(self.rows, self.stats, self.out_dir, self.signature)
+        """Write ``sentences.parquet`` and the summary files; returns their paths."""
+        sentences = self.sentences.close()
+        return {**_write_summary_files(self.rows, self.stats, self.out_dir, self.signature), "sentences": sentences}
+
+    def abort(self) -> None:
+        """Stop without a summary (a second interrupt): leave no temporary file behind."""
+        self.sentences.abort()
 
 
 def write_reports(results: list[ArticleResult], out_dir: str | Path, signature: str = "") -> dict[str, Path]:

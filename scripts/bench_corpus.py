@@ -1,12 +1,17 @@
-"""Corpus scoring cost: a synthetic syndicated corpus, cold versus warm score cache, in one run.
+"""Corpus scoring cost at scale: a synthetic syndicated corpus, cold and warm score cache, local and Dask.
 
-    .venv/bin/python scripts/bench_corpus.py [--sizes 100 300] [--near-copy-share 0.3]
+    .venv/bin/python scripts/bench_corpus.py [--sizes 100 1000 10000] [--stories 50] [--near-copy-share 0.3]
+                                             [--engines local dask] [--workers 2] [--markdown FILE]
 
-The corpus is built from the bundled samples: N articles, each a copy of one sample under a new id, and a
-chosen share of them near-copies (one sentence edited, as when an aggregator rewrites a figure or a day).
-Cold = empty score cache and a fresh pipeline; warm = the same corpus again with the cache filled. Reports
-articles/s, sentences/s, how many sentences the LM actually scored, and peak RSS. Figures go in
-docs/performance.md. The model loads once, before any timing.
+The corpus is built from the bundled samples and written to a Parquet file: ``--stories`` distinct stories
+(the 8 samples, then variants of them with their paragraphs shuffled and their numbers changed), and the rest
+of the N articles copies of those stories under new ids, ``--near-copy-share`` of them with one edit (as when
+an aggregator rewrites a day or a verb). Each configuration runs in a fresh process, as ``mtqa score
+corpus.parquet --out DIR`` would (:func:`mtqa.cli.score_to_folder`: streamed reading, scoring, every report
+and the summary), so its peak RSS is its own: cold with an empty score cache, then warm with the cache the
+cold run filled. Start-up (model load; for Dask the cluster and the model on every worker) is timed apart.
+
+Prints a Markdown table (and writes it to ``--markdown``); the JSON of every run goes to stderr as it ends.
 """
 
 from __future__ import annotations
@@ -14,66 +19,153 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import resource
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from mtqa.engine import Pipeline, Settings
-from mtqa.io import read_inputs
-from mtqa.types import Article
-
 ROOT = Path(__file__).resolve().parent.parent
 EDITS = [("Monday", "Tuesday"), ("Wednesday", "Thursday"), (" said ", " told reporters "), ("percent", "per cent")]
+PROSE = 80  # a line at least this long is a paragraph of prose (shuffled in story variants)
 
 
-def corpus(n: int, near_share: float, seed: int = 0) -> list[Article]:
+def corpus(n: int, stories: int, near_share: float, seed: int = 0) -> list[dict]:
+    """``n`` records ``{"id", "text"}``: ``min(stories, n)`` distinct stories, then copies and near-copies."""
+    from mtqa.io import read_inputs
+    from mtqa.types import Article
+
     rng = random.Random(seed)
     samples = [a for a in read_inputs([ROOT / "data" / "samples"]) if isinstance(a, Article)]
-    out = []
+    originals = [(s.id, s.text) if k < len(samples) else (f"{s.id}-v{k}", _variant(s.text, rng))
+                 for k, s in ((k, samples[k % len(samples)]) for k in range(min(stories, n)))]
+    records = []
     for i in range(n):
-        base = samples[i % len(samples)]
-        text = base.text
-        if rng.random() < near_share:
-            old, new = rng.choice([e for e in EDITS if e[0] in text] or [(".", ";")])
-            at = [k for k in range(len(text)) if text.startswith(old, k)]
-            k = rng.choice(at)
-            text = text[:k] + new + text[k + len(old):]
-        out.append(Article(id=f"{base.id}-{i}", text=text, input=f"<synthetic {i}>"))
-    return out
+        base, text = originals[i] if i < len(originals) else rng.choice(originals)
+        if i >= len(originals) and rng.random() < near_share:
+            text = _near_copy(text, rng)
+        records.append({"id": f"{base}-{i}", "text": text})
+    return records
 
 
-def run(pipe: Pipeline, articles: list[Article]) -> dict:
+def _variant(text: str, rng: random.Random) -> str:
+    """Another story from a sample: its prose paragraphs in another order, every number changed."""
+    lines = text.split("\n")
+    prose = [i for i, line in enumerate(lines) if len(line) >= PROSE]
+    order = [lines[i] for i in prose]
+    rng.shuffle(order)
+    for i, line in zip(prose, order, strict=True):
+        lines[i] = re.sub(r"\d+", lambda m: str(rng.randint(2, 999)), line)
+    return "\n".join(lines)
+
+
+def _near_copy(text: str, rng: random.Random) -> str:
+    old, new = rng.choice([e for e in EDITS if e[0] in text] or [(".", ";")])
+    at = [k for k in range(len(text)) if text.startswith(old, k)]
+    k = rng.choice(at)
+    return text[:k] + new + text[k + len(old):]
+
+
+def write_corpus(path: Path, records: list[dict]) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(records), path, row_group_size=1024)
+    return path
+
+
+# -- one configuration, in its own process ------------------------------------------------------------
+
+
+def run_config(config: dict) -> dict:
+    """Run one configuration in a child process (``--run``) and return what it measured."""
+    proc = subprocess.run([sys.executable, __file__, "--run", json.dumps(config)], stdout=subprocess.PIPE,
+                          text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _peak_rss_mb() -> int:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def _child(config: dict) -> dict:
+    import pandas as pd
+
+    from mtqa.cli import score_to_folder
+    from mtqa.engine import Settings
+    from mtqa.parallel import DaskEngine, open_engine
+
+    settings = Settings(cache=config["cache"], threads=config.get("threads"))
     t0 = time.perf_counter()
-    results = list(pipe.run(articles))
-    dt = time.perf_counter() - t0
-    n_sent = sum(r.n_sentences for r in results)
-    c = pipe.stats.counts
-    return {"seconds": round(dt, 2), "articles_per_s": round(len(results) / dt, 2),
-            "sentences_per_s": round(n_sent / dt, 1), "sentences": n_sent,
-            "lm_scored": c["sentences_lm_scored"], "cache_hits": c["sentences_cache_hits"],
-            "reused_in_run": c["sentences_reused"],
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    with open_engine(settings, engine=config["engine"], workers=config.get("workers")) as eng:
+        startup = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        tally = score_to_folder(eng, [Path(config["corpus"])], Path(config["out"]))
+        seconds = time.perf_counter() - t1
+        workers_rss = list(eng.client.run(_peak_rss_mb).values()) if isinstance(eng, DaskEngine) else []
+        counts = eng.stats.counts
+    sentences = int(pd.read_parquet(Path(config["out"]) / "summary.parquet")["n_sentences"].sum())
+    return {**config, "articles": tally.articles, "sentences": sentences, "startup_s": round(startup, 2),
+            "seconds": round(seconds, 2), "articles_per_s": round(tally.articles / seconds, 2),
+            "sentences_per_s": round(sentences / seconds, 1), "lm_scored": counts["sentences_lm_scored"],
+            "cache_hits": counts["sentences_cache_hits"], "repeats": counts["sentences_reused"],
+            "peak_rss_mb": _peak_rss_mb(), "workers_peak_rss_mb": workers_rss}
+
+
+# -- the table -------------------------------------------------------------------------------------------
+
+
+def rss_text(run: dict) -> str:
+    """Peak RSS of the main process, and of the largest worker when there are workers."""
+    workers = run["workers_peak_rss_mb"]
+    return f"{run['peak_rss_mb']:,} MB" + (f" + {len(workers)} × {max(workers):,} MB" if workers else "")
+
+
+def markdown(rows: list[tuple[dict, dict]]) -> str:
+    head = ("| articles | engine | sentences | unique (LM-scored cold) | start-up | cold | warm | warm speed-up "
+            "| peak RSS cold (main + workers) |\n|---|---|---|---|---|---|---|---|---|\n")
+    lines = []
+    for cold, warm in rows:
+        engine = cold["engine"] + (f" ({cold['workers']} workers)" if cold["engine"] == "dask" else "")
+        lines.append(
+            f"| {cold['articles']:,} | {engine} | {cold['sentences']:,} | {cold['lm_scored']:,} "
+            f"| {cold['startup_s']} s | {cold['seconds']} s ({cold['articles_per_s']} articles/s, "
+            f"{cold['sentences_per_s']} sentences/s) | {warm['seconds']} s ({warm['articles_per_s']} articles/s) "
+            f"| {cold['seconds'] / warm['seconds']:.1f}x | {rss_text(cold)} |")
+    return head + "\n".join(lines) + "\n"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 300])
-    ap.add_argument("--near-copy-share", type=float, default=0.3)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    ap.add_argument("--stories", type=int, default=50, help="distinct stories in each corpus (the rest are copies)")
+    ap.add_argument("--near-copy-share", type=float, default=0.3, help="share of the copies with one edit")
+    ap.add_argument("--engines", nargs="+", choices=["local", "dask"], default=["local", "dask"])
+    ap.add_argument("--workers", type=int, default=2, help="Dask workers (a local cluster)")
+    ap.add_argument("--markdown", type=Path, help="also write the table here")
+    ap.add_argument("--run", help=argparse.SUPPRESS)  # internal: one configuration, as JSON
     args = ap.parse_args()
-    Pipeline()  # load the model once, outside the timings
+    if args.run:
+        print(json.dumps(_child(json.loads(args.run))))
+        return 0
     rows = []
     for n in args.sizes:
-        articles = corpus(n, args.near_copy_share)
-        with tempfile.TemporaryDirectory() as cache:
-            cold = run(Pipeline(Settings(cache=cache)), articles)
-            warm = run(Pipeline(Settings(cache=cache)), articles)
-        row = {"articles": n, "near_copy_share": args.near_copy_share, "cold": cold, "warm": warm,
-               "warm_speedup": round(cold["seconds"] / warm["seconds"], 1)}
-        rows.append(row)
-        print(json.dumps(row), file=sys.stderr)
-    print(json.dumps(rows, indent=1))
+        with tempfile.TemporaryDirectory(prefix="mtqa-bench-") as tmp:
+            path = write_corpus(Path(tmp) / "corpus.parquet", corpus(n, args.stories, args.near_copy_share))
+            for engine in args.engines:
+                base = {"corpus": str(path), "engine": engine, "cache": f"{tmp}/cache-{engine}",
+                        "workers": args.workers if engine == "dask" else None}
+                runs = []
+                for temp in ("cold", "warm"):
+                    runs.append(run_config({**base, "out": f"{tmp}/out-{engine}-{temp}", "run": temp}))
+                    print(json.dumps(runs[-1]), file=sys.stderr)
+                rows.append((runs[0], runs[1]))
+    table = markdown(rows)
+    print(table)
+    if args.markdown:
+        args.markdown.write_text(table, encoding="utf-8")
     return 0
 
 
