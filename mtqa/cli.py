@@ -6,13 +6,14 @@ import json
 import signal
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from mtqa.engine import Pipeline, Settings
-from mtqa.io import read_inputs
+from mtqa.io import decode_text, is_binary, read_inputs
 from mtqa.lm import ModelLoadError
 from mtqa.report import ReportWriter, article_to_dict
 from mtqa.types import Article, ArticleResult, ReadError
@@ -27,6 +28,9 @@ ModelOpt = Annotated[str | None, typer.Option(
 CacheOpt = Annotated[Path | None, typer.Option(
     "--cache", help="Sentence score cache folder (default: the user cache dir, e.g. ~/.cache/mtqa).")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Score every sentence afresh; write no cache.")]
+ReferenceOpt = Annotated[Path | None, typer.Option(
+    "--reference", help="A trusted English version of the story (text file) to compare the single input "
+                        "article with; corpora give one per article in a 'reference' field.")]
 
 
 def _cache(cache: Path | None, no_cache: bool) -> str | None:
@@ -37,6 +41,35 @@ def _cache(cache: Path | None, no_cache: bool) -> str | None:
     return str(cache or cache_dir())
 
 
+
+
+def _read_reference(path: Path) -> str:
+    """The text of ``--reference FILE`` (decoded like an input text file); a usage error when unreadable."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        typer.echo(f"mtqa: cannot read --reference {path}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+    if is_binary(data):
+        typer.echo(f"mtqa: --reference {path}: binary file, not text", err=True)
+        raise typer.Exit(2)
+    text, note = decode_text(data)
+    if note:
+        typer.echo(f"mtqa: --reference {path}: {note}", err=True)
+    return text
+
+
+def _with_reference(items: Iterable[Article | ReadError], path: Path | None) -> Iterable[Article | ReadError]:
+    """The inputs, with ``--reference FILE`` attached to the one article they must hold."""
+    if path is None:
+        return items
+    text = _read_reference(path)
+    items = list(items)
+    if len(items) != 1:
+        typer.echo(f"mtqa: --reference compares one article with its reference, but the inputs hold {len(items)} "
+                   "articles; give one article, or a corpus with a 'reference' field", err=True)
+        raise typer.Exit(2)
+    return [replace(x, reference=text) if isinstance(x, Article) else x for x in items]
 
 
 def _pipeline(settings: Settings) -> Pipeline:
@@ -74,6 +107,7 @@ def score(
     chunk_articles: Annotated[int, typer.Option(
         "--chunk-articles", min=1, hidden=True, help="Articles scored together (an interrupt waits for them).")
                               ] = 64,
+    reference: ReferenceOpt = None,
 ) -> None:
     """Score articles and write per-article JSON/Markdown/HTML reports plus a corpus summary.
 
@@ -89,10 +123,11 @@ def score(
                         chunk_articles=chunk_articles)
     if fmt not in ("files", "json"):
         raise typer.BadParameter("--format must be 'files' or 'json'")
+    stream = _with_reference(read_inputs(inputs), reference)
     pipe = _pipeline(settings)
     results = []
     if fmt == "json":
-        results = list(pipe.run(read_inputs(inputs)))
+        results = list(pipe.run(stream))
         if len(results) != 1:
             typer.echo(f"mtqa: --format json needs exactly one article, got {len(results)}", err=True)
             raise typer.Exit(2)
@@ -103,7 +138,7 @@ def score(
     reused = not_done = 0
     with _Interrupt() as interrupt, _progress() as progress:
         task = progress.add_task("articles", total=None)
-        for chunk in _chunks(read_inputs(inputs), chunk_articles):
+        for chunk in _chunks(stream, chunk_articles):
             if interrupt.signum:  # list what is left, read but not scored
                 for item in chunk:
                     res = _unscored(item, pipe.signature)
@@ -205,6 +240,11 @@ def check(
         "--fail-on", help="'fail' (default): fail what the report calls fail; 'review': fail review too.")] = None,
     review_score: Annotated[float | None, typer.Option(
         help="With --fail-on review: sentence probability that fails (default 0.5).")] = None,
+    min_chrf: Annotated[float | None, typer.Option(
+        help="Fail an article whose chrF against its reference is below this (0-100; default off).")] = None,
+    min_sentence_chrf: Annotated[float | None, typer.Option(
+        help="Fail a sentence whose chrF against its reference sentence is below this (default off).")] = None,
+    reference: ReferenceOpt = None,
     baseline: Annotated[Path | None, typer.Option(help="Baseline JSON: recorded findings do not count.")] = None,
     write_baseline: Annotated[Path | None, typer.Option(
         help="Record the current failures in this baseline file and exit 0.")] = None,
@@ -227,17 +267,19 @@ def check(
     from mtqa import gate
 
     overrides = {"max_score": max_score, "max_flagged_share": max_flagged_share, "ignore_rules": ignore_rule,
-                 "min_severity": min_severity, "fail_on_verdict": fail_on, "review_score": review_score}
+                 "min_severity": min_severity, "fail_on_verdict": fail_on, "review_score": review_score,
+                 "min_chrf": min_chrf, "min_sentence_chrf": min_sentence_chrf}
     try:
         cfg = gate.load_config(config_file=config, overrides=overrides)
         known = gate.load_baseline(baseline) if baseline else set()
     except gate.ConfigError as exc:
         typer.echo(f"mtqa: {exc}", err=True)
         raise typer.Exit(2) from None
+    items = _with_reference(read_inputs(inputs), reference) if reference else inputs
     pipe = _pipeline(gate.gate_settings(cfg, model=model, threads=threads, cache=_cache(cache, no_cache)))
     writer = ReportWriter(out, pipe.signature) if out else None
     pairs = []
-    for res, outcome in gate.iter_check(inputs, cfg, known, pipeline=pipe):
+    for res, outcome in gate.iter_check(items, cfg, known, pipeline=pipe):
         if writer:
             writer.add(res)
         pairs.append((res, outcome))

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from mtqa import langid, rules
+from mtqa import langid, reference, rules
 from mtqa.calibrate import Calibration, feature_vector, load_calibration
 from mtqa.features import FEATURES_VERSION, lm_features
 from mtqa.io import read_inputs
@@ -88,7 +88,8 @@ class Pipeline:
     def signature(self) -> str:
         s = self.settings
         return (f"mtqa:{_version()}|{self.lm_signature}|features:{FEATURES_VERSION}|"
-                f"{rules.rules_signature()}|langid:{langid.LANGID_VERSION}|calibration:{self.calibration.version}|"
+                f"{rules.rules_signature()}|langid:{langid.LANGID_VERSION}|{reference.reference_signature()}|"
+                f"calibration:{self.calibration.version}|"
                 f"flag:{s.flag_threshold}/{s.flag_severity}|review:{s.review_threshold}|fail:{s.fail_threshold}")
 
     # -- steps -------------------------------------------------------------------------------
@@ -182,6 +183,29 @@ class Pipeline:
             seg.flagged = seg.score >= self.settings.flag_threshold or self._has_flagging_finding(seg)
             self.stats.add("sentences_flagged", int(seg.flagged))
 
+    def reference_step(self, result: ArticleResult, text: str) -> None:
+        """Compare the article with its trusted reference (``Article.reference``): the aligned reference
+        sentences and sacrebleu figures go on the body sentences and the article, possible additions and
+        omissions become findings. Runs after calibration, so it never changes a garble score."""
+        body = [s for s in result.segments if s.kind == "body"]
+        found = reference.compare(body, text)
+        if found.summary is None and not found.article_findings:
+            return  # an empty reference, or one without body sentences: nothing to say
+        self.stats.add("articles_with_reference")
+        for seg in body:
+            seg.reference = found.segments.get(seg.index)
+        by_start = {s.start: s for s in body}
+        for f in found.findings:  # each spans exactly one body sentence
+            seg = by_start[f.start]
+            seg.findings = sorted([*seg.findings, f], key=lambda x: (x.start, x.end, x.code))
+            if not seg.flagged and self._has_flagging_finding(seg):
+                seg.flagged = True
+                self.stats.add("sentences_flagged")
+        result.article_findings = [*result.article_findings, *found.article_findings]
+        result.reference = found.summary
+        self.stats.add("reference_additions", len(found.findings))
+        self.stats.add("reference_omissions", sum(f.code == reference.OMISSION for f in found.article_findings))
+
     def verdict_step(self, result: ArticleResult) -> None:
         """Article score = the worst sentence's probability. Verdict: ``fail`` for damage that must be fixed
         before publication (a major finding anywhere, or a sentence at the fail threshold); ``review`` when
@@ -214,6 +238,7 @@ class Pipeline:
     def _run_chunk(self, chunk: list[Article | ReadError]) -> list[ArticleResult]:
         results: list[ArticleResult] = []
         pending: list[tuple[ArticleResult, list[Segment]]] = []
+        references: dict[int, str] = {}  # id(result) -> the article's trusted reference, for English articles
         for item in chunk:
             if isinstance(item, ReadError):
                 self.stats.add("read_errors")
@@ -231,6 +256,8 @@ class Pipeline:
                 found = self.rules_step(item.text, res.segments, paragraph_of)
                 lang_found, to_score = self.language_step(res.segments)
                 res.article_findings = [*notes, *lang_found, *([] if lang_found else found)]
+                if item.reference and not lang_found:  # a foreign article has no English sentences to compare
+                    references[id(res)] = item.reference
                 pending.append((res, to_score))
             except Exception as exc:  # one broken article must not stop the batch
                 res.status, res.error = "error", f"{type(exc).__name__}: {exc}"
@@ -241,6 +268,13 @@ class Pipeline:
         feats = self.lm_step([seg.text for seg in body], contexts)
         self.calibrate_step(body, feats)
         for res, _ in pending:
+            if id(res) in references:
+                try:
+                    self.reference_step(res, references[id(res)])
+                except Exception as exc:  # a reference that cannot be compared must not stop the batch
+                    res.status, res.error = "error", f"reference: {type(exc).__name__}: {exc}"
+                    self.stats.add("article_errors")
+                    continue
             self.verdict_step(res)
         return results
 
@@ -317,7 +351,7 @@ def score_articles(inputs: Iterable[str | os.PathLike] | Iterable[Article], sett
 
 
 def score_text(text: str, article_id: str = "text", title: str | None = None,
-               pipeline: Pipeline | None = None) -> ArticleResult:
-    """Score one article given as a string."""
-    return score_articles([Article(id=article_id, text=text, input="<text>", title=title)],
+               pipeline: Pipeline | None = None, reference: str | None = None) -> ArticleResult:
+    """Score one article given as a string (``reference``: a trusted English version to compare with)."""
+    return score_articles([Article(id=article_id, text=text, input="<text>", title=title, reference=reference)],
                           pipeline=pipeline)[0]

@@ -10,6 +10,7 @@ from mtqa.evaluate import (
     brier,
     is_garbled,
     pairwise_accuracy,
+    rank_average,
     reliability_table,
     roc_auc,
     span_hit_rate,
@@ -101,3 +102,11 @@ def test_eval_mqm_end_to_end_on_a_tiny_benchmark(tmp_path, pipeline):
     assert 0.0 <= row["roc_auc"] <= 1.0 and 0.0 <= result["brier"] <= 1.0
     assert result["table"]["mean log-prob (negated)"]["roc_auc"] == 1.0  # word salad is obviously worse
     assert "| mtqa (calibrated) |" in eval_markdown(result)
+
+
+def test_rank_average_combines_without_fitting():
+    assert rank_average([0.1, 0.5, 0.9], [3.0, 1.0, 2.0]) == pytest.approx([0.5, 0.25, 0.75])
+    # ties share their mean rank
+    assert rank_average([1.0, 1.0, 2.0], [1.0, 2.0, 3.0]) == pytest.approx([0.125, 0.375, 1.0])
+    # a monotone transform of a score changes nothing
+    assert rank_average([0.2, 0.1, 0.3], [5.0, 4.0, 6.0]) == rank_average([20.0, 10.0, 30.0], [5.0, 4.0, 6.0])
