@@ -237,8 +237,8 @@ class Pipeline:
 
     def _run_chunk(self, chunk: list[Article | ReadError]) -> list[ArticleResult]:
         results: list[ArticleResult] = []
-        pending: list[tuple[ArticleResult, list[Segment]]] = []
-        references: dict[int, str] = {}  # id(result) -> the article's trusted reference, for English articles
+        # (result, body sentences to score, trusted reference to compare with: None for a foreign article)
+        pending: list[tuple[ArticleResult, list[Segment], str | None]] = []
         for item in chunk:
             if isinstance(item, ReadError):
                 self.stats.add("read_errors")
@@ -256,21 +256,19 @@ class Pipeline:
                 found = self.rules_step(item.text, res.segments, paragraph_of)
                 lang_found, to_score = self.language_step(res.segments)
                 res.article_findings = [*notes, *lang_found, *([] if lang_found else found)]
-                if item.reference and not lang_found:  # a foreign article has no English sentences to compare
-                    references[id(res)] = item.reference
-                pending.append((res, to_score))
+                pending.append((res, to_score, None if lang_found else item.reference))
             except Exception as exc:  # one broken article must not stop the batch
                 res.status, res.error = "error", f"{type(exc).__name__}: {exc}"
                 self.stats.add("article_errors")
             results.append(res)
-        body = [seg for _, segs in pending for seg in segs]
-        contexts = [ctx for res, segs in pending for ctx in _contexts(res, segs)]
+        body = [seg for _, segs, _ in pending for seg in segs]
+        contexts = [ctx for res, segs, _ in pending for ctx in _contexts(res, segs)]
         feats = self.lm_step([seg.text for seg in body], contexts)
         self.calibrate_step(body, feats)
-        for res, _ in pending:
-            if id(res) in references:
+        for res, _, ref in pending:
+            if ref:
                 try:
-                    self.reference_step(res, references[id(res)])
+                    self.reference_step(res, ref)
                 except Exception as exc:  # a reference that cannot be compared must not stop the batch
                     res.status, res.error = "error", f"reference: {type(exc).__name__}: {exc}"
                     self.stats.add("article_errors")

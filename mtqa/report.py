@@ -493,7 +493,7 @@ def render_markdown(result: ArticleResult) -> str:
         out += ["## Article findings", ""]
         out += [f"- {_md_code(f.code)} ({f.severity}): {_md(f.message)}" for f in result.article_findings]
         out.append("")
-    if result.reference:
+    if result.reference and result.reference.get("aligned"):  # reference-mismatch: nothing aligned to show
         out += _md_reference_section(result)
     if result.signature:
         out += [f"<sub>{_md(result.signature)}</sub>", ""]

@@ -206,6 +206,8 @@ def test_unrelated_reference_is_one_finding_with_whole_text_figures(pipeline, ki
     assert codes == ["reference-mismatch"]
     assert not any(f.code == "reference-addition" for s in r.segments for f in s.findings)
     assert r.reference["aligned"] == 0 and r.reference["chrf"] < 40  # the right reference: 87.7
+    md = render_markdown(r)
+    assert "**Reference:** BLEU" in md and "Compared with the reference" not in md
 
 
 # --------------------------------------------------------------------------- reports
@@ -297,3 +299,18 @@ def test_cli_reference_needs_exactly_one_article(tmp_path):
     proc = _mtqa("score", str(KIM), "--reference", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and f"cannot read --reference {tmp_path / 'nope.txt'}" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_check_thresholds_on_the_command_line(tmp_path):
+    proc = _mtqa("check", str(KIM), "--reference", str(KIM_REF), "--ignore-rule", "fused-sentence",
+                 "--ignore-rule", "addressee-leak", "--ignore-rule", "headline-damage", "--max-score", "1.0",
+                 "--min-sentence-chrf", "70", "--min-chrf", "95", "--json", "gate.json", "--junit", "junit.xml",
+                 cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    [record] = json.loads((tmp_path / "gate.json").read_text(encoding="utf-8"))
+    reasons = record["gate"]["reasons"]
+    low = [s["index"] for s in record["segments"] if s["reference"] and s["reference"]["chrf"] < 70]
+    failing = [int(r.split(":")[0].removeprefix("sentence ")) for r in reasons if "reference-sentence-chrf" in r]
+    assert low == [13] and failing == low  # the Kremlin sentence, chrF 68.3 against its reference
+    assert any(r.startswith("article: reference-chrf (major)") for r in reasons)
+    assert "reference-chrf" in (tmp_path / "junit.xml").read_text(encoding="utf-8")
