@@ -2,9 +2,9 @@
 sacrebleu's own CLI, missing and foreign references, reports, the gate thresholds and ``--reference``.
 
 The MT article is the bundled sample 05 (machine-translation damage); its trusted version,
-``data/references/05-kim-putin-fused.txt``, says the same in fluent English, but splits sample sentence 4 in
-two (a 1-2 step), joins sample sentences 10 and 11 into one (2-1), lacks sample sentence 9 (an addition in
-the MT) and has a sentence the MT lacks ("Peskov declined ...", an omission).
+``data/references/05-kim-putin-fused.txt``, says the same in fluent English, but says the sample's segment 4
+in two sentences (a 1-2 step) and segments 10 and 11 in one (2-1), lacks segment 9 (an addition in the MT)
+and has a sentence the MT lacks ("Peskov declined ...", an omission).
 """
 
 from __future__ import annotations
