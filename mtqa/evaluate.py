@@ -298,7 +298,9 @@ def eval_mqm(pipeline, bench_dir: Path, split: str) -> dict:
     human = [it.mqm_score for it in items]
     groups = [f"{it.doc_id}|{it.seg_id}" for it in items]
     table = {}
-    ref_scores, combination = _reference_scores(pipeline, bench_dir, split, items, [p for p, _, _ in units])
+    ref_scores, combination = {}, None
+    if all(it.reference for it in items):  # the WMT23 files have one for every segment
+        ref_scores, combination = _reference_scores(pipeline, bench_dir, split, items, [p for p, _, _ in units])
     for name, s in {**_baselines(units, texts), **ref_scores}.items():
         table[name] = {
             "roc_auc": finite(roc_auc(y, s)), "average_precision": finite(average_precision(y, s)),
@@ -359,7 +361,7 @@ def eval_markdown(result: dict) -> str:
                   "", "| probability bin | n | mean predicted | observed garbled |", "|---|---|---|---|"]
         lines += [f"| {r['bin']} | {r['n']} | {r['mean_prob']:.3f} | {r['observed']:.3f} |"
                   for r in result["reliability"]]
-    if "combination" in result:
+    if result.get("combination"):
         c = result["combination"]
         lines += ["", "Reference chrF is against the benchmark's references, which are often poor themselves. "
                       f"Logistic combination (fitted on {c['fitted_on']}): coefficients {c['coef']} for "
