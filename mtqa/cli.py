@@ -7,14 +7,14 @@ import signal
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mtqa.engine import Pipeline, Settings, chunked, read_error_result
-from mtqa.io import count_inputs, read_inputs
+from mtqa.io import count_inputs, decode_text, is_binary, read_inputs
 from mtqa.lm import ModelLoadError
 from mtqa.progress import RunProgress
 from mtqa.report import ReportWriter, article_to_dict
@@ -37,6 +37,9 @@ BackendOpt = Annotated[str, typer.Option(
 CacheOpt = Annotated[Path | None, typer.Option(
     "--cache", help="Sentence score cache folder (default: the user cache dir, e.g. ~/.cache/mtqa).")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Score every sentence afresh; write no cache.")]
+ReferenceOpt = Annotated[Path | None, typer.Option(
+    "--reference", help="A trusted English version of the story (text file) to compare the single input "
+                        "article with; corpora give one per article in a 'reference' field.")]
 
 
 def _cache(cache: Path | None, no_cache: bool) -> str | None:
@@ -47,6 +50,35 @@ def _cache(cache: Path | None, no_cache: bool) -> str | None:
     return str(cache or cache_dir())
 
 
+
+
+def _read_reference(path: Path) -> str:
+    """The text of ``--reference FILE`` (decoded like an input text file); a usage error when unreadable."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        typer.echo(f"mtqa: cannot read --reference {path}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+    if is_binary(data):
+        typer.echo(f"mtqa: --reference {path}: binary file, not text", err=True)
+        raise typer.Exit(2)
+    text, note = decode_text(data)
+    if note:
+        typer.echo(f"mtqa: --reference {path}: {note}", err=True)
+    return text
+
+
+def _with_reference(items: Iterable[Article | ReadError], path: Path | None) -> Iterable[Article | ReadError]:
+    """The inputs, with ``--reference FILE`` attached to the one article they must hold."""
+    if path is None:
+        return items
+    text = _read_reference(path)
+    items = list(items)
+    if len(items) != 1:
+        typer.echo(f"mtqa: --reference compares one article with its reference, but the inputs hold {len(items)} "
+                   "articles; give one article, or a corpus with a 'reference' field", err=True)
+        raise typer.Exit(2)
+    return [replace(x, reference=text) if isinstance(x, Article) else x for x in items]
 
 
 def _pipeline(settings: Settings) -> Pipeline:
@@ -100,6 +132,7 @@ def score(
     chunk_articles: Annotated[int, typer.Option(
         "--chunk-articles", min=1, hidden=True, help="Articles scored together (an interrupt waits for them).")
                               ] = 64,
+    reference: ReferenceOpt = None,
 ) -> None:
     """Score articles and write per-article JSON/Markdown/HTML reports plus a corpus summary.
 
@@ -118,8 +151,9 @@ def score(
                         chunk_articles=chunk_articles)
     with _engine(settings, engine, scheduler, workers) as eng:
         if fmt == "json":
-            _print_one(eng, inputs)
-        tally = score_to_folder(eng, inputs, out, resume=resume, log_every=log_every)
+            _print_one(eng, inputs, reference)
+        tally = score_to_folder(eng, inputs, out, resume=resume, log_every=log_every,
+                                reference=reference)
     typer.echo(tally.message(out, resume), err=True)
     typer.echo(sentences_line(eng.stats.counts), err=True)
     for where, error in tally.errors:
@@ -144,9 +178,9 @@ def _engine(settings: Settings, engine: str, scheduler: str | None, workers: int
         raise typer.Exit(2) from None
 
 
-def _print_one(eng: Engine, inputs: list[Path]) -> None:
+def _print_one(eng: Engine, inputs: list[Path], reference: Path | None = None) -> None:
     """``--format json``: the report of the single input article on stdout, then exit."""
-    items = list(read_inputs(inputs))
+    items = list(_with_reference(read_inputs(inputs), reference))
     results = [r for _, rs in eng.map([(None, items)]) for r in rs]
     if len(results) != 1:
         typer.echo(f"mtqa: --format json needs exactly one article, got {len(results)}", err=True)
@@ -214,8 +248,8 @@ def _plans(items: Iterable[Article | ReadError], size: int, writer: ReportWriter
         yield _Plan(chunk, reused), [item for i, item in enumerate(chunk) if i not in reused]
 
 
-def score_to_folder(eng: Engine, inputs: list[Path], out: Path, *, resume: bool = False, log_every: int = 0
-                    ) -> RunTally:
+def score_to_folder(eng: Engine, inputs: list[Path], out: Path, *, resume: bool = False, log_every: int = 0,
+                    reference: Path | None = None) -> RunTally:
     """What ``mtqa score`` does once its engine is up: read the inputs chunk by chunk, score them with ``eng``,
     write each chunk's reports and sentences, then the summary. Only a tally is kept (scripts/bench_corpus.py
     times this); SIGINT/SIGTERM stop it after the chunks already sent to be scored."""
@@ -223,7 +257,8 @@ def score_to_folder(eng: Engine, inputs: list[Path], out: Path, *, resume: bool 
     writer = ReportWriter(out, eng.signature)
     try:
         with _Interrupt() as interrupt, RunProgress(count_inputs(inputs), log_every=log_every) as progress:
-            plans = _plans(read_inputs(inputs), eng.settings.chunk_articles, writer, resume, interrupt)
+            items = _with_reference(read_inputs(inputs), reference)
+            plans = _plans(items, eng.settings.chunk_articles, writer, resume, interrupt)
             for plan, scored in eng.map(plans):
                 _write_chunk(plan, iter(scored), writer, tally, eng.signature)
                 progress.update(len(plan.chunk), sum(r.n_sentences for r in scored))
@@ -303,6 +338,11 @@ def check(
         "--fail-on", help="'fail' (default): fail what the report calls fail; 'review': fail review too.")] = None,
     review_score: Annotated[float | None, typer.Option(
         help="With --fail-on review: sentence probability that fails (default 0.5).")] = None,
+    min_chrf: Annotated[float | None, typer.Option(
+        help="Fail an article whose chrF against its reference is below this (0-100; default off).")] = None,
+    min_sentence_chrf: Annotated[float | None, typer.Option(
+        help="Fail a sentence whose chrF against its reference sentence is below this (default off).")] = None,
+    reference: ReferenceOpt = None,
     baseline: Annotated[Path | None, typer.Option(help="Baseline JSON: recorded findings do not count.")] = None,
     write_baseline: Annotated[Path | None, typer.Option(
         help="Record the current failures in this baseline file and exit 0.")] = None,
@@ -326,18 +366,20 @@ def check(
     from mtqa import gate
 
     overrides = {"max_score": max_score, "max_flagged_share": max_flagged_share, "ignore_rules": ignore_rule,
-                 "min_severity": min_severity, "fail_on_verdict": fail_on, "review_score": review_score}
+                 "min_severity": min_severity, "fail_on_verdict": fail_on, "review_score": review_score,
+                 "min_chrf": min_chrf, "min_sentence_chrf": min_sentence_chrf}
     try:
         cfg = gate.load_config(config_file=config, overrides=overrides)
         known = gate.load_baseline(baseline) if baseline else set()
     except gate.ConfigError as exc:
         typer.echo(f"mtqa: {exc}", err=True)
         raise typer.Exit(2) from None
+    items = _with_reference(read_inputs(inputs), reference) if reference else inputs
     pipe = _pipeline(gate.gate_settings(cfg, model=model, threads=threads, backend=backend,
                                         cache=_cache(cache, no_cache)))
     writer = ReportWriter(out, pipe.signature) if out else None
     pairs = []
-    for res, outcome in gate.iter_check(inputs, cfg, known, pipeline=pipe):
+    for res, outcome in gate.iter_check(items, cfg, known, pipeline=pipe):
         if writer:
             writer.add(res)
         pairs.append((res, outcome))

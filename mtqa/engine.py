@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from mtqa import langid, rules
+from mtqa import langid, reference, rules
 from mtqa.calibrate import Calibration, feature_vector, load_calibration
 from mtqa.features import FEATURES_VERSION, lm_features
 from mtqa.io import read_inputs
@@ -90,7 +90,8 @@ class Pipeline:
     def signature(self) -> str:
         s = self.settings
         return (f"mtqa:{_version()}|{self.lm_signature}|features:{FEATURES_VERSION}|"
-                f"{rules.rules_signature()}|langid:{langid.LANGID_VERSION}|calibration:{self.calibration.version}|"
+                f"{rules.rules_signature()}|langid:{langid.LANGID_VERSION}|{reference.reference_signature()}|"
+                f"calibration:{self.calibration.version}|"
                 f"flag:{s.flag_threshold}/{s.flag_severity}|review:{s.review_threshold}|fail:{s.fail_threshold}")
 
     # -- steps -------------------------------------------------------------------------------
@@ -184,6 +185,29 @@ class Pipeline:
             seg.flagged = seg.score >= self.settings.flag_threshold or self._has_flagging_finding(seg)
             self.stats.add("sentences_flagged", int(seg.flagged))
 
+    def reference_step(self, result: ArticleResult, text: str) -> None:
+        """Compare the article with its trusted reference (``Article.reference``): the aligned reference
+        sentences and sacrebleu figures go on the body sentences and the article, possible additions and
+        omissions become findings. Runs after calibration, so it never changes a garble score."""
+        body = [s for s in result.segments if s.kind == "body"]
+        found = reference.compare(body, text)
+        if found.summary is None and not found.article_findings:
+            return  # an empty reference, or one without body sentences: nothing to say
+        self.stats.add("articles_with_reference")
+        for seg in body:
+            seg.reference = found.segments.get(seg.index)
+        by_start = {s.start: s for s in body}
+        for f in found.findings:  # each spans exactly one body sentence
+            seg = by_start[f.start]
+            seg.findings = sorted([*seg.findings, f], key=lambda x: (x.start, x.end, x.code))
+            if not seg.flagged and self._has_flagging_finding(seg):
+                seg.flagged = True
+                self.stats.add("sentences_flagged")
+        result.article_findings = [*result.article_findings, *found.article_findings]
+        result.reference = found.summary
+        self.stats.add("reference_additions", len(found.findings))
+        self.stats.add("reference_omissions", sum(f.code == reference.OMISSION for f in found.article_findings))
+
     def verdict_step(self, result: ArticleResult) -> None:
         """Article score = the worst sentence's probability. Verdict: ``fail`` for damage that must be fixed
         before publication (a major finding anywhere, or a sentence at the fail threshold); ``review`` when
@@ -213,7 +237,8 @@ class Pipeline:
         The one scoring function of every engine: :meth:`run` calls it here, and a Dask worker calls it on
         the chunks it is sent (see :mod:`mtqa.parallel`), so both engines give the same results."""
         results: list[ArticleResult] = []
-        pending: list[tuple[ArticleResult, list[Segment]]] = []
+        # (result, body sentences to score, trusted reference to compare with: None for a foreign article)
+        pending: list[tuple[ArticleResult, list[Segment], str | None]] = []
         for item in chunk:
             if isinstance(item, ReadError):
                 self.stats.add("read_errors")
@@ -230,16 +255,23 @@ class Pipeline:
                 found = self.rules_step(item.text, res.segments, paragraph_of)
                 lang_found, to_score = self.language_step(res.segments)
                 res.article_findings = [*notes, *lang_found, *([] if lang_found else found)]
-                pending.append((res, to_score))
+                pending.append((res, to_score, None if lang_found else item.reference))
             except Exception as exc:  # one broken article must not stop the batch
                 res.status, res.error = "error", f"{type(exc).__name__}: {exc}"
                 self.stats.add("article_errors")
             results.append(res)
-        body = [seg for _, segs in pending for seg in segs]
-        contexts = [ctx for res, segs in pending for ctx in _contexts(res, segs)]
+        body = [seg for _, segs, _ in pending for seg in segs]
+        contexts = [ctx for res, segs, _ in pending for ctx in _contexts(res, segs)]
         feats = self.lm_step([seg.text for seg in body], contexts)
         self.calibrate_step(body, feats)
-        for res, _ in pending:
+        for res, _, ref in pending:
+            if ref:
+                try:
+                    self.reference_step(res, ref)
+                except Exception as exc:  # a reference that cannot be compared must not stop the batch
+                    res.status, res.error = "error", f"reference: {type(exc).__name__}: {exc}"
+                    self.stats.add("article_errors")
+                    continue
             self.verdict_step(res)
         return results
 
@@ -357,7 +389,7 @@ def _article_stream(inputs: Iterable) -> Iterator[Article | ReadError]:
 
 
 def score_text(text: str, article_id: str = "text", title: str | None = None,
-               pipeline: Pipeline | None = None) -> ArticleResult:
-    """Score one article given as a string."""
-    return score_articles([Article(id=article_id, text=text, input="<text>", title=title)],
+               pipeline: Pipeline | None = None, reference: str | None = None) -> ArticleResult:
+    """Score one article given as a string (``reference``: a trusted English version to compare with)."""
+    return score_articles([Article(id=article_id, text=text, input="<text>", title=title, reference=reference)],
                           pipeline=pipeline)[0]

@@ -40,6 +40,7 @@ class MQMItem:
     mqm_score: float  # higher is worse
     garbled: bool
     major_spans: tuple[tuple[int, int], ...]  # rater-marked Major error spans on the target
+    reference: str = ""  # the benchmark's English reference (often poor itself: see its README)
 
 
 def is_garbled(rec: dict) -> bool:
@@ -84,7 +85,8 @@ def load_mqm(bench_dir: Path, split: str) -> list[MQMItem]:
         for line in fh:
             rec = json.loads(line)
             items.append(MQMItem(rec["id"], rec["doc_id"], int(rec["seg_id"]), rec["system"], rec["target"],
-                                 float(rec["mqm_score"]), is_garbled(rec), _major_spans(rec)))
+                                 float(rec["mqm_score"]), is_garbled(rec), _major_spans(rec),
+                                 rec.get("reference") or ""))
     return items
 
 
@@ -207,6 +209,16 @@ def reliability_table(labels: Sequence[bool], probs: Sequence[float], bins: int 
     return rows
 
 
+def rank_average(*scores: Sequence[float]) -> list[float]:
+    """Mean of each score's rank scaled to 0..1 (ties share their mean rank): a combination of scores on
+    different scales with nothing fitted, so nothing can be tuned on test."""
+    from scipy.stats import rankdata
+
+    n = len(scores[0])
+    ranks = [(rankdata(s) - 1) / max(n - 1, 1) for s in scores]
+    return [float(x) for x in np.mean(ranks, axis=0)]
+
+
 def finite(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), 4)
 
@@ -242,8 +254,58 @@ def _located(units: list[tuple[float, dict, list]]) -> list[tuple[int, int] | No
     return out
 
 
+def reference_chrf(items: list[MQMItem]) -> list[float]:
+    """Sentence chrF of each target against the benchmark's reference (mtqa.reference's metric objects)."""
+    from mtqa.reference import sentence_chrf
+
+    return [sentence_chrf(it.target, it.reference) for it in items]
+
+
+def _combination_features(probs: Sequence[float], chrf: Sequence[float]) -> np.ndarray:
+    p = np.clip(np.asarray(probs, dtype=float), 1e-6, 1 - 1e-6)
+    return np.column_stack([np.log(p / (1 - p)), np.asarray(chrf, dtype=float) / 100.0])
+
+
+def fit_combination(probs: Sequence[float], chrf: Sequence[float], labels: Sequence[bool]):
+    """Logistic regression of "garbled" on the calibrated probability's logit and reference chrF (fit on dev)."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(max_iter=1000).fit(_combination_features(probs, chrf), np.asarray(labels, dtype=int))
+
+
+def _reference_scores(pipeline, bench_dir: Path, split: str, items: list[MQMItem], probs: list[float]
+                      ) -> tuple[dict[str, list[float]], dict]:
+    """The reference-based columns: reference chrF alone, and combined with mtqa's probability by rank average
+    (nothing fitted) and by a logistic regression fitted on dev (in-sample when ``split`` is dev)."""
+    chrf = reference_chrf(items)
+    if split == "dev":
+        dev_probs, dev_chrf, dev_y = probs, chrf, [it.garbled for it in items]
+    else:
+        dev = load_mqm(bench_dir, "dev")
+        dev_probs = [p for p, _, _ in pipeline.score_sentences([it.target for it in dev], mqm_contexts(dev))]
+        dev_chrf, dev_y = reference_chrf(dev), [it.garbled for it in dev]
+    model = fit_combination(dev_probs, dev_chrf, dev_y)
+    scores = {
+        "reference chrF (negated)": [-c for c in chrf],
+        "mtqa + reference chrF (rank average)": rank_average(probs, [-c for c in chrf]),
+        "mtqa + reference chrF (logistic, fitted on dev)":
+            [float(p) for p in model.predict_proba(_combination_features(probs, chrf))[:, 1]],
+    }
+    info = {"fitted_on": "dev", "features": ["logit(mtqa probability)", "reference chrF / 100"],
+            "coef": [round(float(c), 4) for c in model.coef_[0]], "intercept": round(float(model.intercept_[0]), 4),
+            "chrf_signature": _chrf_signature()}
+    return scores, info
+
+
+def _chrf_signature() -> str:
+    from mtqa.reference import metrics
+
+    return str(metrics().chrf.get_signature())
+
+
 def eval_mqm(pipeline, bench_dir: Path, split: str) -> dict:
-    """Garbled detection, item-grouped pairwise accuracy, correlations and span agreement on WMT23 zh-en."""
+    """Garbled detection, item-grouped pairwise accuracy, correlations and span agreement on WMT23 zh-en,
+    with the reference-based scores (chrF against the benchmark's poor references) beside the others."""
     items = load_mqm(bench_dir, split)
     texts = [it.target for it in items]
     units = pipeline.score_sentences(texts, mqm_contexts(items))
@@ -251,7 +313,10 @@ def eval_mqm(pipeline, bench_dir: Path, split: str) -> dict:
     human = [it.mqm_score for it in items]
     groups = [f"{it.doc_id}|{it.seg_id}" for it in items]
     table = {}
-    for name, s in _baselines(units, texts).items():
+    ref_scores, combination = {}, None
+    if all(it.reference for it in items):  # the WMT23 files have one for every segment
+        ref_scores, combination = _reference_scores(pipeline, bench_dir, split, items, [p for p, _, _ in units])
+    for name, s in {**_baselines(units, texts), **ref_scores}.items():
         table[name] = {
             "roc_auc": finite(roc_auc(y, s)), "average_precision": finite(average_precision(y, s)),
             "pairwise_accuracy": finite(pairwise_accuracy(groups, human, s)),
@@ -267,6 +332,7 @@ def eval_mqm(pipeline, bench_dir: Path, split: str) -> dict:
         "span_hit_rate": finite(span_hit_rate([located[i] for i in garbled_idx],
                                               [items[i].major_spans for i in garbled_idx])),
         "brier": finite(brier(y, probs)), "reliability": reliability_table(y, probs),
+        "combination": combination,
     }
 
 
@@ -310,5 +376,10 @@ def eval_markdown(result: dict) -> str:
                   "", "| probability bin | n | mean predicted | observed garbled |", "|---|---|---|---|"]
         lines += [f"| {r['bin']} | {r['n']} | {r['mean_prob']:.3f} | {r['observed']:.3f} |"
                   for r in result["reliability"]]
+    if result.get("combination"):
+        c = result["combination"]
+        lines += ["", "Reference chrF is against the benchmark's references, which are often poor themselves. "
+                      f"Logistic combination (fitted on {c['fitted_on']}): coefficients {c['coef']} for "
+                      f"{', '.join(c['features'])}, intercept {c['intercept']}. chrF: `{c['chrf_signature']}`"]
     lines += ["", f"Signature: `{result['signature']}`", ""]
     return "\n".join(lines)

@@ -2,7 +2,9 @@
 
 A scored :class:`~mtqa.types.ArticleResult` passes the gate unless it has *counted* failures: rule findings
 of at least ``min_severity`` whose code is not ignored, sentences whose garble probability reaches
-``max_score`` (code ``lm-score``), or more than ``max_flagged_share`` of its sentences flagged. Findings
+``max_score`` (code ``lm-score``), or more than ``max_flagged_share`` of its sentences flagged; and, when a
+trusted reference was compared and ``min_chrf``/``min_sentence_chrf`` are set, an article or sentence whose
+chrF against it is lower (codes ``reference-chrf``, ``reference-sentence-chrf``). Findings
 recorded in a baseline (by fingerprint) do not count, so a team can adopt the gate on an old backlog and
 still fail on every new problem.
 
@@ -24,11 +26,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from mtqa import rules
+from mtqa import reference, rules
 from mtqa.types import SEVERITY_RANK, Article, ArticleResult, ReadError, Segment
 
 LM_CODE = "lm-score"
 LM_MESSAGE = "The language model reads this sentence as garbled"
+REF_CODE = "reference-chrf"  # the article's chrF against its reference is below min_chrf
+REF_MESSAGE = "The article's chrF against its trusted reference is below min_chrf"
+REF_SENTENCE_CODE = "reference-sentence-chrf"  # a sentence's chrF against its reference is below min_sentence_chrf
+REF_SENTENCE_MESSAGE = "The sentence's chrF against its reference sentence is below min_sentence_chrf"
 BASELINE_VERSION = 1
 FINGERPRINT_LEN = 16
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -52,6 +58,8 @@ class GateConfig:
     min_severity: str = "major"  # rule findings of this severity or worse count: "minor" or "major"
     fail_on_verdict: str = "fail"  # "review": also fail what would be sent for review (see below)
     review_score: float = 0.5  # with fail_on_verdict = "review": the sentence probability that fails
+    min_chrf: float | None = None  # an article compared with a reference fails below this chrF (0-100; off)
+    min_sentence_chrf: float | None = None  # a sentence aligned with the reference fails below this chrF (off)
 
     # fail_on_verdict = "review" makes the gate as strict as the report's "review" verdict: findings of any
     # severity count (min_severity is treated as "minor") and sentences fail from review_score up.
@@ -76,6 +84,9 @@ def known_codes() -> dict[str, tuple[str, str]]:
     codes["not-english"] = ("Text is not in English: it gets this finding instead of a garble score", "major")
     codes["input-encoding"] = ("Input was not valid UTF-8 and was decoded with a fallback encoding", "minor")
     codes["duplicate-id"] = ("The article id occurs more than once in the input; this copy was renamed", "minor")
+    codes.update(reference.CODES)  # reference-based checks (mtqa.reference) and their gate thresholds
+    codes[REF_CODE] = (REF_MESSAGE, "major")
+    codes[REF_SENTENCE_CODE] = (REF_SENTENCE_MESSAGE, "major")
     return codes
 
 
@@ -89,6 +100,10 @@ def _check_value(key: str, value: Any, where: str) -> Any:
     if key in ("max_score", "max_flagged_share", "review_score"):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
             raise bad("a number from 0 to 1")
+        return float(value)
+    if key in ("min_chrf", "min_sentence_chrf"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 100.0:
+            raise bad("a chrF from 0 to 100")
         return float(value)
     if key == "min_severity":
         if value not in SEVERITY_RANK:
@@ -198,10 +213,28 @@ class GateOutcome:
 
 
 def _failure(result: ArticleResult, seg: Segment | None, code: str, message: str, severity: str,
-             start: int | None, end: int | None) -> GateFailure:
+             start: int | None, end: int | None, key: str | None = None) -> GateFailure:
+    """``key`` replaces the message in an article failure's fingerprint when the message holds a figure."""
     sentence = seg.text if seg is not None else ""
     return GateFailure(result.id, seg.index if seg is not None else None, sentence, code, message, severity,
-                       start, end, fingerprint(result.id, sentence or message, code))
+                       start, end, fingerprint(result.id, sentence or key or message, code))
+
+
+def reference_failures(result: ArticleResult, cfg: GateConfig) -> list[GateFailure]:
+    """Sentences and articles whose chrF against the trusted reference is below the configured minimum."""
+    out: list[GateFailure] = []
+    ignored = set(cfg.ignore_rules)
+    if cfg.min_sentence_chrf is not None and REF_SENTENCE_CODE not in ignored:
+        for seg in result.segments:
+            chrf = (seg.reference or {}).get("chrf")
+            if seg.kind == "body" and chrf is not None and chrf < cfg.min_sentence_chrf:
+                message = f"{REF_SENTENCE_MESSAGE} (chrF {chrf:.1f} < {cfg.min_sentence_chrf:g})"
+                out.append(_failure(result, seg, REF_SENTENCE_CODE, message, "major", seg.start, seg.end))
+    chrf = (result.reference or {}).get("chrf")
+    if cfg.min_chrf is not None and REF_CODE not in ignored and chrf is not None and chrf < cfg.min_chrf:
+        message = f"{REF_MESSAGE} (chrF {chrf:.1f} < {cfg.min_chrf:g})"
+        out.append(_failure(result, None, REF_CODE, message, "major", None, None, key=REF_MESSAGE))
+    return out
 
 
 def candidate_failures(result: ArticleResult, cfg: GateConfig) -> list[GateFailure]:
@@ -229,7 +262,7 @@ def candidate_failures(result: ArticleResult, cfg: GateConfig) -> list[GateFailu
             out.append(_failure(result, title, af.code, af.message, af.severity, title.start, title.end))
         else:
             out.append(_failure(result, None, af.code, af.message, af.severity, None, None))
-    return out
+    return out + reference_failures(result, cfg)
 
 
 def _flagged_share(result: ArticleResult, cfg: GateConfig) -> float:

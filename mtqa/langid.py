@@ -63,6 +63,12 @@ def _foreign(text: str, min_words: int) -> tuple[str, float] | None:
     return (lang, score) if lang and lang != "en" and score >= MIN_SCORE else None
 
 
+def text_language(text: str) -> tuple[str, float] | None:
+    """``(language, probability)`` when a whole text (an article body, a reference) is confidently not
+    English, judged on its first ``ARTICLE_CHARS`` characters when they hold ``ARTICLE_WORDS`` words."""
+    return _foreign(text[:ARTICLE_CHARS], ARTICLE_WORDS)
+
+
 def article_language(body: list[Segment]) -> ArticleFinding | None:
     """A ``not-english`` (major) article finding when the body text is confidently another language."""
     text, n = [], 0
@@ -71,7 +77,7 @@ def article_language(body: list[Segment]) -> ArticleFinding | None:
             break
         text.append(seg.text)
         n += len(seg.text) + 1
-    found = _foreign(" ".join(text)[:ARTICLE_CHARS], ARTICLE_WORDS)
+    found = text_language(" ".join(text))
     if found is None:
         return None
     lang, score = found

@@ -44,6 +44,8 @@ SUMMARY_COLUMNS = [
     "id", "title", "input", "status", "error", "score", "verdict",
     "n_sentences", "n_flagged", "top_finding", "report",
 ]
+#: Article figures against the reference, added to the summary when some article of the run had one.
+REFERENCE_COLUMNS = ["bleu", "chrf", "ter"]
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -169,12 +171,14 @@ def article_to_dict(result: ArticleResult) -> dict:
                      "start": int(f.start), "end": int(f.end)}
                     for f in s.findings
                 ],
+                "reference": _jsonable(s.reference),
             }
             for s in result.segments
         ],
         "article_findings": [
             {"code": f.code, "message": f.message, "severity": f.severity} for f in result.article_findings
         ],
+        "reference": _jsonable(result.reference),
     }
 
 
@@ -188,7 +192,8 @@ def article_from_dict(d: Mapping[str, Any]) -> ArticleResult:
         Segment(index=int(s["index"]), kind=s["kind"], text=s["text"], start=int(s["start"]), end=int(s["end"]),
                 score=s["score"], flagged=bool(s["flagged"]), features=dict(s.get("features") or {}),
                 findings=[Finding(f["code"], f["message"], f["severity"], int(f["start"]), int(f["end"]))
-                          for f in s.get("findings") or []])
+                          for f in s.get("findings") or []],
+                reference=_mapping_or_none(s.get("reference")))
         for s in d.get("segments") or []
     ]
     return ArticleResult(
@@ -196,7 +201,15 @@ def article_from_dict(d: Mapping[str, Any]) -> ArticleResult:
         error=d.get("error"), score=d.get("score"), verdict=d.get("verdict"), segments=segments,
         article_findings=[ArticleFinding(f["code"], f["message"], f["severity"])
                           for f in d.get("article_findings") or []],
-        signature=d.get("signature") or "")
+        signature=d.get("signature") or "", reference=_mapping_or_none(d.get("reference")))
+
+
+def _mapping_or_none(x: Any) -> dict | None:
+    if x is None:
+        return None
+    if not isinstance(x, Mapping):
+        raise TypeError(f"'reference' must be an object or null, got {type(x).__name__}")
+    return dict(x)
 
 
 def _to_json(result: ArticleResult) -> str:
@@ -542,8 +555,56 @@ def _md_code(code: str) -> str:
     return f"`{code.replace('`', chr(39))}`"
 
 
+def _ref_figures(ref: Mapping[str, Any], keys: tuple[tuple[str, str], ...]) -> str:
+    """``chrF 45.20 \u00b7 TER 50.00`` from the figures of a reference dict (missing ones are left out)."""
+    return " \u00b7 ".join(f"{label} {v:.2f}" for key, label in keys if (v := _score(ref.get(key))) is not None)
+
+
+_SENTENCE_FIGURES = (("chrf", "chrF"), ("chrfpp", "chrF++"), ("ter", "TER"))
+_ARTICLE_FIGURES = (("bleu", "BLEU"), ("chrf", "chrF"), ("chrfpp", "chrF++"), ("ter", "TER"))
+
+
+def _md_reference_summary(ref: Mapping[str, Any]) -> str:
+    counts = (f"{ref.get('aligned', 0)} aligned pairs, {ref.get('unaligned_mt', 0)} possible additions, "
+              f"{ref.get('unaligned_ref', 0)} possible omissions")
+    return f"**Reference:** {_ref_figures(ref, _ARTICLE_FIGURES)} \u00b7 {counts}"
+
+
+def _md_reference_section(result: ArticleResult) -> list[str]:
+    """Every body sentence with the reference sentence(s) aligned to it, and omitted reference sentences
+    where they would have been."""
+    ref = result.reference or {}
+    omitted: dict[int | None, list[str]] = {}
+    for o in ref.get("omitted") or []:
+        omitted.setdefault(o.get("after"), []).append(str(o.get("text", "")))
+
+    def gaps(after: int | None) -> list[str]:
+        return [f"- *omitted?* no counterpart in the translation\n  - reference: {_md(t)}"
+                for t in omitted.get(after, [])]
+
+    out = ["## Compared with the reference", "", *gaps(None)]
+    for s in result.segments:
+        if s.kind != "body":
+            continue
+        score = _fmt(_score(s.score)) or "n/a"
+        if s.reference:
+            how = f" ({s.reference['alignment']})" if s.reference.get("alignment", "1-1") != "1-1" else ""
+            out += [f"- **s{s.index}** \u00b7 score {score} \u00b7 {_ref_figures(s.reference, _SENTENCE_FIGURES)}{how}",
+                    f"  - translation: {_md(s.text)}", f"  - reference: {_md(str(s.reference.get('text', '')))}"]
+        else:
+            out += [f"- **s{s.index}** \u00b7 score {score} \u00b7 *added?* no counterpart in the reference",
+                    f"  - translation: {_md(s.text)}"]
+        out += gaps(s.index)
+    sigs = ref.get("signatures") or {}
+    if sigs:
+        out += ["", "<sub>sacrebleu " + " \u00b7 ".join(f"{_md(k)}: {_md(str(v))}" for k, v in sigs.items())
+                + "</sub>"]
+    return [*out, ""]
+
+
 def render_markdown(result: ArticleResult) -> str:
-    """A ticket-sized summary: verdict, flagged sentences worst first, article findings."""
+    """A ticket-sized summary: verdict, flagged sentences worst first, article findings, and with a reference
+    every sentence beside its reference sentence."""
     out = [f"# {_md(_display_title(result))}", ""]
     if result.status != "ok":
         out += [f"**Error** \u2014 {_md(result.error or 'unknown error')}", ""]
@@ -554,6 +615,8 @@ def render_markdown(result: ArticleResult) -> str:
             f"{result.n_sentences} sentences, {result.n_flagged} flagged",
             "",
         ]
+        if result.reference:
+            out += [_md_reference_summary(result.reference), ""]
     out += [f"id: {_md(result.id)} \u00b7 input: {_md(result.input)}", ""]
     flagged = _flagged_worst_first(result)
     if flagged:
@@ -565,11 +628,16 @@ def render_markdown(result: ArticleResult) -> str:
                 out.append(f"   - {code} ({f.severity}): {_md(f.message)} \u2014 \u201c{span}\u201d")
             if lm := _lm_summary(s, result.text):
                 out.append(f"   - LM: {_md(lm)}")
+            if s.reference:
+                out.append(f"   - reference ({_ref_figures(s.reference, _SENTENCE_FIGURES)}): "
+                           f"{_md(str(s.reference.get('text', '')))}")
             out += ["", f"   > {_md(s.text)}", ""]
     if result.article_findings:
         out += ["## Article findings", ""]
         out += [f"- {_md_code(f.code)} ({f.severity}): {_md(f.message)}" for f in result.article_findings]
         out.append("")
+    if result.reference and result.reference.get("aligned"):  # reference-mismatch: nothing aligned to show
+        out += _md_reference_section(result)
     if result.signature:
         out += [f"<sub>{_md(result.signature)}</sub>", ""]
     return "\n".join(out)
@@ -608,9 +676,15 @@ def _top_finding(result: ArticleResult) -> str:
     return msg if len(msg) <= 120 else msg[:119] + "\u2026"
 
 
+def summary_columns(rows: list[dict]) -> list[str]:
+    """The summary's columns: the fixed ones, plus the reference figures when some article had a reference."""
+    return SUMMARY_COLUMNS + [c for c in REFERENCE_COLUMNS if any(c in row for row in rows)]
+
+
 def summary_row(result: ArticleResult, stem: str | None = None) -> dict:
     """The flat summary row of one article (no article text): what the summary files and index page show."""
     ok = result.status == "ok"
+    ref = (result.reference or {}) if ok else {}
     return {
         "id": result.id,
         "title": _found_title(result),
@@ -623,11 +697,13 @@ def summary_row(result: ArticleResult, stem: str | None = None) -> dict:
         "n_flagged": result.n_flagged,
         "top_finding": _top_finding(result),
         "report": f"articles/{stem}.html" if stem else "",
+        **{c: _score(ref.get(c)) for c in REFERENCE_COLUMNS if ref},
     }
 
 
 def summary_rows(results: list[ArticleResult], stems: dict[str, str] | None = None) -> list[dict]:
-    """One flat row per article, in input order, for Parquet/CSV and the index page."""
+    """One flat row per article, in input order, for Parquet/CSV and the index page; articles compared with
+    a reference also get its BLEU, chrF and TER."""
     stems = stems or {}
     return [summary_row(r, stems.get(r.id)) for r in results]
 
@@ -641,8 +717,10 @@ def _summary_frame(rows: list[dict]):
     import pandas as pd
 
     clean = [{k: _valid_utf8(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows]
-    df = pd.DataFrame(clean, columns=SUMMARY_COLUMNS)
-    df["score"] = pd.to_numeric(df["score"], errors="coerce").astype("float64")
+    columns = summary_columns(rows)
+    df = pd.DataFrame(clean, columns=columns)
+    for col in ("score", *(c for c in REFERENCE_COLUMNS if c in columns)):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     for col in ("n_sentences", "n_flagged"):
         df[col] = df[col].astype("int64")
     return df

@@ -98,9 +98,11 @@ def test_repeated_sentences_are_scored_once(pipeline):
 def test_json_contract(demo_results):
     d = article_to_dict(demo_results[0])
     assert d["schema"] == "mtqa.article/1"
-    assert {"id", "title", "input", "status", "error", "score", "verdict", "segments", "article_findings"} <= set(d)
+    assert {"id", "title", "input", "status", "error", "score", "verdict", "segments", "article_findings",
+            "reference"} <= set(d)
     seg = d["segments"][0]
-    assert set(seg) == {"index", "kind", "text", "start", "end", "score", "flagged", "features", "findings"}
+    assert set(seg) == {"index", "kind", "text", "start", "end", "score", "flagged", "features", "findings",
+                        "reference"}
     assert [s["index"] for s in d["segments"]] == list(range(len(d["segments"])))
 
 

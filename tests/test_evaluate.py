@@ -10,6 +10,7 @@ from mtqa.evaluate import (
     brier,
     is_garbled,
     pairwise_accuracy,
+    rank_average,
     reliability_table,
     roc_auc,
     span_hit_rate,
@@ -71,9 +72,10 @@ def test_tie_calibration_finds_the_threshold_that_predicts_human_ties():
     assert acc == 1.0 and 0.01 <= eps + 1e-12 < 0.7
 
 
-def _mqm_record(doc, seg, system, target, mqm, garbled):
+def _mqm_record(doc, seg, system, target, mqm, garbled, reference=None):
     return {"id": f"{doc}|{seg}|{system}", "doc_id": doc, "seg_id": seg, "system": system, "target": target,
-            "mqm_score": mqm, "n_raters_major_fluency": int(garbled), "major_fluency_only_US_spelling": False,
+            "reference": reference, "mqm_score": mqm, "n_raters_major_fluency": int(garbled),
+            "major_fluency_only_US_spelling": False,
             "n_raters_major_style": 0, "n_raters_non_translation": 0,
             "errors": [{"side": "target", "severity": "Major", "category": "Fluency/Grammar", "start": 0,
                         "end": 5}] if garbled else []}
@@ -101,3 +103,42 @@ def test_eval_mqm_end_to_end_on_a_tiny_benchmark(tmp_path, pipeline):
     assert 0.0 <= row["roc_auc"] <= 1.0 and 0.0 <= result["brier"] <= 1.0
     assert result["table"]["mean log-prob (negated)"]["roc_auc"] == 1.0  # word salad is obviously worse
     assert "| mtqa (calibrated) |" in eval_markdown(result)
+    assert "reference chrF (negated)" not in result["table"] and result["combination"] is None  # no references
+
+
+def test_eval_mqm_reference_columns_on_a_tiny_benchmark(tmp_path, pipeline):
+    import json
+
+    from mtqa.evaluate import eval_markdown, run_eval
+
+    ref1, ref2 = "The talks ended in Geneva on Monday.", "The two sides agreed to meet again in March."
+    recs = [
+        _mqm_record("d1", 1, "A", "The talks ended on Monday in Geneva.", 0.0, False, ref1),
+        _mqm_record("d1", 1, "B", "Talks Monday ended the on in Geneva the.", 10.0, True, ref1),
+        _mqm_record("d1", 2, "A", "Both sides agreed to meet again in March.", 0.1, False, ref2),
+        _mqm_record("d1", 2, "B", "Both sides agreed meet again March development The people.", 6.0, True, ref2),
+        _mqm_record("d1", 3, "A", "Officials said the port reopened on Tuesday.", 0.0, False,
+                    "Officials said the port reopened on Tuesday."),
+        _mqm_record("d1", 3, "B", "Officials said the port reopened on Tuesday.", 0.0, False,
+                    "Officials said the port reopened on Tuesday."),
+    ]
+    folder = tmp_path / "mqm_zhen_wmt23"
+    folder.mkdir()
+    (folder / "dev.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n", encoding="utf-8")
+    result = run_eval(pipeline, "mqm-zhen", "dev", tmp_path)
+    table = result["table"]
+    # within each source segment the translation closer to the reference is the one raters found better
+    assert table["reference chrF (negated)"]["pairwise_accuracy"] == 1.0
+    assert {"mtqa + reference chrF (rank average)", "mtqa + reference chrF (logistic, fitted on dev)"} <= set(table)
+    combination = result["combination"]
+    assert combination["fitted_on"] == "dev" and len(combination["coef"]) == 2
+    assert combination["chrf_signature"].startswith("nrefs:1|case:mixed|eff:yes|nc:6|nw:0")
+    assert "Logistic combination (fitted on dev)" in eval_markdown(result)
+
+
+def test_rank_average_combines_without_fitting():
+    assert rank_average([0.1, 0.5, 0.9], [3.0, 1.0, 2.0]) == pytest.approx([0.5, 0.25, 0.75])
+    # ties share their mean rank
+    assert rank_average([1.0, 1.0, 2.0], [1.0, 2.0, 3.0]) == pytest.approx([0.125, 0.375, 1.0])
+    # a monotone transform of a score changes nothing
+    assert rank_average([0.2, 0.1, 0.3], [5.0, 4.0, 6.0]) == rank_average([20.0, 10.0, 30.0], [5.0, 4.0, 6.0])

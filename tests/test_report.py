@@ -28,9 +28,9 @@ from mtqa.types import ArticleFinding, ArticleResult, Finding, Segment
 
 CONTRACT_KEYS = [
     "schema", "id", "title", "input", "status", "error", "score", "verdict", "n_sentences", "n_flagged",
-    "signature", "text", "segments", "article_findings",
+    "signature", "text", "segments", "article_findings", "reference",
 ]
-SEGMENT_KEYS = ["index", "kind", "text", "start", "end", "score", "flagged", "features", "findings"]
+SEGMENT_KEYS = ["index", "kind", "text", "start", "end", "score", "flagged", "features", "findings", "reference"]
 FINDING_KEYS = ["code", "message", "severity", "start", "end"]
 
 XSS = '<script>alert("x")</script>'
@@ -120,6 +120,7 @@ def test_json_round_trip(tmp_path: Path) -> None:
             assert f["severity"] in ("minor", "major")
             assert text[f["start"]:f["end"]] in seg["text"]
     assert data["segments"][1]["score"] is None
+    assert data["reference"] is None and all(seg["reference"] is None for seg in data["segments"])  # none given
     feats = data["segments"][2]["features"]
     assert feats["slor"] is None  # NaN -> null
     assert isinstance(feats["n_tokens"], int) and isinstance(feats["break"]["score"], float)
