@@ -82,7 +82,7 @@ def test_rare_names_do_not_sink_a_fluent_sentence(pipeline):
 
 def test_the_model_loads_once_per_process(pipeline):
     again = Pipeline()
-    assert again.lm is pipeline.lm is get_model(None, max_tokens=256, batch_tokens=1024, threads=None)
+    assert again.lm is pipeline.lm is get_model(None, max_tokens=256, batch_tokens=1024, threads=None, backend="torch")
 
 
 def test_repeated_sentences_are_scored_once(pipeline):
