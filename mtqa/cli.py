@@ -68,12 +68,11 @@ def _read_reference(path: Path) -> str:
     return text
 
 
-def _with_reference(items: Iterable[Article | ReadError], path: Path | None) -> Iterable[Article | ReadError]:
-    """The inputs, with ``--reference FILE`` attached to the one article they must hold."""
-    if path is None:
-        return items
+def _with_reference(inputs: list[Path], path: Path) -> list[Article | ReadError]:
+    """The inputs read, with ``--reference FILE`` attached to the one article they must hold. Called before
+    the model loads or anything is written, so a usage error costs nothing and leaves no folder behind."""
     text = _read_reference(path)
-    items = list(items)
+    items = list(read_inputs(inputs))
     if len(items) != 1:
         typer.echo(f"mtqa: --reference compares one article with its reference, but the inputs hold {len(items)} "
                    "articles; give one article, or a corpus with a 'reference' field", err=True)
@@ -149,11 +148,11 @@ def score(
                         review_threshold=review_threshold, fail_threshold=fail_threshold,
                         calibration=str(calibration) if calibration else None, cache=_cache(cache, no_cache),
                         chunk_articles=chunk_articles)
+    items = _with_reference(inputs, reference) if reference else None
     with _engine(settings, engine, scheduler, workers) as eng:
         if fmt == "json":
-            _print_one(eng, inputs, reference)
-        tally = score_to_folder(eng, inputs, out, resume=resume, log_every=log_every,
-                                reference=reference)
+            _print_one(eng, inputs, items)
+        tally = score_to_folder(eng, inputs, out, resume=resume, log_every=log_every, items=items)
     typer.echo(tally.message(out, resume), err=True)
     typer.echo(sentences_line(eng.stats.counts), err=True)
     for where, error in tally.errors:
@@ -178,9 +177,9 @@ def _engine(settings: Settings, engine: str, scheduler: str | None, workers: int
         raise typer.Exit(2) from None
 
 
-def _print_one(eng: Engine, inputs: list[Path], reference: Path | None = None) -> None:
+def _print_one(eng: Engine, inputs: list[Path], items: list[Article | ReadError] | None = None) -> None:
     """``--format json``: the report of the single input article on stdout, then exit."""
-    items = list(_with_reference(read_inputs(inputs), reference))
+    items = list(read_inputs(inputs)) if items is None else items
     results = [r for _, rs in eng.map([(None, items)]) for r in rs]
     if len(results) != 1:
         typer.echo(f"mtqa: --format json needs exactly one article, got {len(results)}", err=True)
@@ -249,16 +248,17 @@ def _plans(items: Iterable[Article | ReadError], size: int, writer: ReportWriter
 
 
 def score_to_folder(eng: Engine, inputs: list[Path], out: Path, *, resume: bool = False, log_every: int = 0,
-                    reference: Path | None = None) -> RunTally:
+                    items: Iterable[Article | ReadError] | None = None) -> RunTally:
     """What ``mtqa score`` does once its engine is up: read the inputs chunk by chunk, score them with ``eng``,
     write each chunk's reports and sentences, then the summary. Only a tally is kept (scripts/bench_corpus.py
-    times this); SIGINT/SIGTERM stop it after the chunks already sent to be scored."""
+    times this); SIGINT/SIGTERM stop it after the chunks already sent to be scored. ``items``, when given, are
+    the inputs already read (``--reference`` attaches its text to them first)."""
     tally = RunTally()
     writer = ReportWriter(out, eng.signature)
     try:
         with _Interrupt() as interrupt, RunProgress(count_inputs(inputs), log_every=log_every) as progress:
-            items = _with_reference(read_inputs(inputs), reference)
-            plans = _plans(items, eng.settings.chunk_articles, writer, resume, interrupt)
+            stream = read_inputs(inputs) if items is None else items
+            plans = _plans(stream, eng.settings.chunk_articles, writer, resume, interrupt)
             for plan, scored in eng.map(plans):
                 _write_chunk(plan, iter(scored), writer, tally, eng.signature)
                 progress.update(len(plan.chunk), sum(r.n_sentences for r in scored))
@@ -374,7 +374,7 @@ def check(
     except gate.ConfigError as exc:
         typer.echo(f"mtqa: {exc}", err=True)
         raise typer.Exit(2) from None
-    items = _with_reference(read_inputs(inputs), reference) if reference else inputs
+    items = _with_reference(inputs, reference) if reference else inputs
     pipe = _pipeline(gate.gate_settings(cfg, model=model, threads=threads, backend=backend,
                                         cache=_cache(cache, no_cache)))
     writer = ReportWriter(out, pipe.signature) if out else None
