@@ -334,8 +334,8 @@ def _onnx_body(lm: LanguageModel):
     """An ONNX Runtime session for the model's transformer body, exported once into the model cache.
 
     The export (torch.onnx, dynamo) takes one to a few minutes; later runs load the file in about a
-    second. Its outputs match torch's within ~2e-4 nats of log-probability (tested); it is an option,
-    not the default, because the export needs time and two extra packages.
+    second. Its outputs match torch's within ~2e-4 nats of log-probability (measured; tests assert 1e-3); an option,
+    not the default, because the export needs time and three extra packages.
     """
     import torch
 
