@@ -76,15 +76,24 @@ class Calibration:
                            "coef": self.coef, "intercept": self.intercept, "meta": self.meta}, indent=1)
 
 
-def load_calibration(path: str | Path | None = None) -> Calibration:
-    """The shipped calibration, or one written by ``scripts/calibrate.py --out``."""
+def shipped_calibration(model: str | None = None) -> str:
+    """Name of the shipped calibration for a model: each model's features have their own scale, so a model
+    fitted on MQM dev has ``calibration-<model>.json``; any other model gets the default (SmolLM2's)."""
+    name = f"calibration-{model}.json"
+    return name if model and (resources.files("mtqa.data") / name).is_file() else "calibration.json"
+
+
+def load_calibration(path: str | Path | None = None, model: str | None = None) -> Calibration:
+    """The shipped calibration for ``model`` (see :func:`shipped_calibration`), or one written by
+    ``scripts/calibrate.py --out``."""
     if path is None:
-        raw = (resources.files("mtqa.data") / "calibration.json").read_text(encoding="utf-8")
+        where = f"data/{shipped_calibration(model)}"
+        raw = (resources.files("mtqa.data") / shipped_calibration(model)).read_text(encoding="utf-8")
     else:
-        raw = Path(path).read_text(encoding="utf-8")
+        where, raw = str(path), Path(path).read_text(encoding="utf-8")
     d = json.loads(raw)
     cal = Calibration(d["features"], d["mean"], d["scale"], d["coef"], d["intercept"], d.get("meta", {}))
     if list(cal.features) != list(FEATURES):
-        raise ValueError(f"calibration {path or 'data/calibration.json'} was fitted on other features "
+        raise ValueError(f"calibration {where} was fitted on other features "
                          f"({cal.features}); refit with scripts/calibrate.py")
     return cal

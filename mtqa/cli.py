@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -17,7 +18,7 @@ from mtqa.engine import Pipeline, Settings, chunked, read_error_result
 from mtqa.io import count_inputs, decode_text, is_binary, read_inputs
 from mtqa.lm import ModelLoadError
 from mtqa.progress import RunProgress
-from mtqa.report import ReportWriter, article_to_dict
+from mtqa.report import ReportWriter, article_to_dict, run_record
 from mtqa.types import Article, ArticleResult, ReadError
 
 if TYPE_CHECKING:
@@ -80,9 +81,12 @@ def _with_reference(inputs: list[Path], path: Path) -> list[Article | ReadError]
     return [replace(x, reference=text) if isinstance(x, Article) else x for x in items]
 
 
-def _pipeline(settings: Settings) -> Pipeline:
+@contextlib.contextmanager
+def _model_errors() -> Iterator[None]:
+    """A model that does not load exits 2 with the error naming the file. The model loads when a sentence
+    first needs scoring (a run served from the score cache never loads it), so this wraps whole runs."""
     try:
-        return Pipeline(settings)
+        yield
     except ModelLoadError as exc:
         typer.echo(f"mtqa: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -149,7 +153,7 @@ def score(
                         calibration=str(calibration) if calibration else None, cache=_cache(cache, no_cache),
                         chunk_articles=chunk_articles)
     items = _with_reference(inputs, reference) if reference else None
-    with _engine(settings, engine, scheduler, workers) as eng:
+    with _model_errors(), _engine(settings, engine, scheduler, workers) as eng:
         if fmt == "json":
             _print_one(eng, inputs, items)
         tally = score_to_folder(eng, inputs, out, resume=resume, log_every=log_every, items=items)
@@ -172,7 +176,7 @@ def _engine(settings: Settings, engine: str, scheduler: str | None, workers: int
         return open_engine(settings, engine=engine, scheduler=scheduler, workers=workers)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    except (ModelLoadError, EngineError) as exc:
+    except EngineError as exc:
         typer.echo(f"mtqa: {exc}", err=True)
         raise typer.Exit(2) from None
 
@@ -218,8 +222,9 @@ class RunTally:
 
 def sentences_line(counts: Counter) -> str:
     """Where the run's LM scores came from: the model, the persistent cache, or a repeat within the run."""
+    copied = f" ({counts['articles_copied']:,} exact copies of articles)" if counts["articles_copied"] else ""
     return (f"sentences: {counts['sentences_lm_scored']:,} scored by the language model, "
-            f"{counts['sentences_cache_hits']:,} from the score cache, {counts['sentences_reused']:,} repeats")
+            f"{counts['sentences_cache_hits']:,} from the score cache, {counts['sentences_reused']:,} repeats{copied}")
 
 
 @dataclass
@@ -254,19 +259,16 @@ def score_to_folder(eng: Engine, inputs: list[Path], out: Path, *, resume: bool 
     times this); SIGINT/SIGTERM stop it after the chunks already sent to be scored. ``items``, when given, are
     the inputs already read (``--reference`` attaches its text to them first)."""
     tally = RunTally()
-    writer = ReportWriter(out, eng.signature)
-    try:
-        with _Interrupt() as interrupt, RunProgress(count_inputs(inputs), log_every=log_every) as progress:
-            stream = read_inputs(inputs) if items is None else items
-            plans = _plans(stream, eng.settings.chunk_articles, writer, resume, interrupt)
-            for plan, scored in eng.map(plans):
-                _write_chunk(plan, iter(scored), writer, tally, eng.signature)
-                progress.update(len(plan.chunk), sum(r.n_sentences for r in scored))
-            tally.signum = interrupt.signum
-    except BaseException:  # a second interrupt: stop at once, leaving no temporary file
-        writer.abort()
-        raise
-    writer.close()
+    # A second interrupt (or a model that does not load) leaves the writer at once, with no temporary file.
+    with ReportWriter(out, eng.signature) as writer, _Interrupt() as interrupt, \
+            RunProgress(count_inputs(inputs), log_every=log_every) as progress:
+        stream = read_inputs(inputs) if items is None else items
+        plans = _plans(stream, eng.settings.chunk_articles, writer, resume, interrupt)
+        for plan, scored in eng.map(plans):
+            _write_chunk(plan, iter(scored), writer, tally, eng.signature)
+            progress.update(len(plan.chunk), sum(r.n_sentences for r in scored))
+        tally.signum = interrupt.signum
+        writer.run = run_record(eng.stats.counts, eng.signature, reports_reused=tally.reused)
     return tally
 
 
@@ -375,16 +377,15 @@ def check(
         typer.echo(f"mtqa: {exc}", err=True)
         raise typer.Exit(2) from None
     items = _with_reference(inputs, reference) if reference else inputs
-    pipe = _pipeline(gate.gate_settings(cfg, model=model, threads=threads, backend=backend,
-                                        cache=_cache(cache, no_cache)))
-    writer = ReportWriter(out, pipe.signature) if out else None
     pairs = []
-    for res, outcome in gate.iter_check(items, cfg, known, pipeline=pipe):
-        if writer:
-            writer.add(res)
-        pairs.append((res, outcome))
-    if writer:
-        writer.close()
+    with _model_errors():
+        pipe = Pipeline(gate.gate_settings(cfg, model=model, threads=threads, backend=backend,
+                                           cache=_cache(cache, no_cache)))
+        with ReportWriter(out, pipe.signature) if out else contextlib.nullcontext() as writer:
+            for res, outcome in gate.iter_check(items, cfg, known, pipeline=pipe):
+                if writer:
+                    writer.add(res)
+                pairs.append((res, outcome))
     gate.write_outputs(pairs, junit=junit, json_path=json_out, sarif_path=sarif_out)
     if github:
         for line in gate.github_annotations(pairs):
@@ -426,7 +427,8 @@ def eval_(
                         calibration=str(calibration) if calibration else None,
                         cache=_cache(cache, no_cache))
     try:
-        result = run_eval(_pipeline(settings), benchmark, split, Path(bench_dir))
+        with _model_errors():
+            result = run_eval(Pipeline(settings), benchmark, split, Path(bench_dir))
     except (OSError, ValueError, KeyError) as exc:
         typer.echo(f"mtqa: cannot read benchmark {benchmark} from {bench_dir}: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 
 from mtqa import langid, reference, rules
 from mtqa.calibrate import Calibration, feature_vector, load_calibration
@@ -24,6 +24,7 @@ from mtqa.segment import segment_article, split_sentences
 from mtqa.types import SEVERITY_RANK, Article, ArticleFinding, ArticleResult, Finding, ReadError, Segment
 
 MEMO_LIMIT = 200_000  # sentences whose features are kept in memory for reuse within a run
+ARTICLE_MEMO_LIMIT = 1_000  # analysed articles kept for their exact copies (least recently used go first)
 
 
 @dataclass
@@ -63,7 +64,8 @@ def _normalise(sentence: str) -> str:
 
 
 class Pipeline:
-    """Scores articles; build one per process and reuse it (the model loads in the constructor)."""
+    """Scores articles; build one per process and reuse it (the model is shared per process and loads when a
+    sentence first needs scoring, so a run served wholly from the score cache never loads it)."""
 
     def __init__(self, settings: Settings | None = None, *, lm: LanguageModel | None = None) -> None:
         self.settings = settings or Settings()
@@ -73,6 +75,7 @@ class Pipeline:
         self._calibration: Calibration | None = None
         self.stats = Stats()
         self._memo: dict[tuple[str, str], dict] = {}  # (context, sentence) -> LM features
+        self._articles: OrderedDict[tuple, ArticleResult] = OrderedDict()  # exact copies: see copy_step
         self.cache = ScoreCache(os.path.join(s.cache, "scores.sqlite"), self.lm_signature) if s.cache else None
 
     @property
@@ -83,7 +86,7 @@ class Pipeline:
     def calibration(self) -> Calibration:
         """Loaded on first use, so LM-only users (scripts/calibrate.py) need no calibration file."""
         if self._calibration is None:
-            self._calibration = load_calibration(self.settings.calibration)
+            self._calibration = load_calibration(self.settings.calibration, model=self.lm.name)
         return self._calibration
 
     @property
@@ -225,6 +228,28 @@ class Pipeline:
             result.verdict = "pass"
         self.stats.add(f"verdict_{result.verdict}")
 
+    def copy_step(self, item: Article, original: ArticleResult) -> ArticleResult:
+        """An exact copy of an article analysed earlier in the run (same text, title, reference and input
+        notes: every step would give the same answer) gets the original's analysis under its own id and
+        input. Syndicated corpora are mostly such copies, so this is where a re-run of one saves its time."""
+        self.stats.add("articles")
+        self.stats.add("articles_copied")
+        self.stats.add("article_errors", original.status == "error")
+        self.stats.add("sentences_reused", sum(s.score is not None for s in original.segments))
+        self.stats.add("sentences_flagged", original.n_flagged)
+        if original.verdict:
+            self.stats.add(f"verdict_{original.verdict}")
+        return replace(original, id=item.id, input=item.input, url=item.url,
+                       segments=[replace(s, findings=list(s.findings)) for s in original.segments],
+                       article_findings=list(original.article_findings))
+
+    def _remember(self, item: Article, result: ArticleResult) -> None:
+        key = _article_key(item)
+        self._articles[key] = result
+        self._articles.move_to_end(key)
+        if len(self._articles) > ARTICLE_MEMO_LIMIT:
+            self._articles.popitem(last=False)
+
     # -- driving -------------------------------------------------------------------------------
     def run(self, items: Iterable[Article | ReadError]) -> Iterator[ArticleResult]:
         """Score a stream of articles (and pass read errors through as error results), in input order."""
@@ -236,14 +261,26 @@ class Pipeline:
 
         The one scoring function of every engine: :meth:`run` calls it here, and a Dask worker calls it on
         the chunks it is sent (see :mod:`mtqa.parallel`), so both engines give the same results."""
-        results: list[ArticleResult] = []
+        results: list[ArticleResult | None] = []
         # (result, body sentences to score, trusted reference to compare with: None for a foreign article)
         pending: list[tuple[ArticleResult, list[Segment], str | None]] = []
+        analysed: list[tuple[Article, ArticleResult]] = []
+        # exact copies: (position, article, its original when analysed in an earlier chunk, else None)
+        copies: list[tuple[int, Article, ArticleResult | None]] = []
+        in_chunk: set[tuple] = set()
         for item in chunk:
             if isinstance(item, ReadError):
                 self.stats.add("read_errors")
                 results.append(read_error_result(item, self.signature))
                 continue
+            key = _article_key(item)
+            if key in self._articles or key in in_chunk:
+                if key in self._articles:
+                    self._articles.move_to_end(key)  # least recently used goes first
+                copies.append((len(results), item, self._articles.get(key)))
+                results.append(None)  # filled in below, once its original is done
+                continue
+            in_chunk.add(key)
             self.stats.add("articles")
             res = ArticleResult(id=item.id, input=item.input, text=item.text, url=item.url,
                                 signature=self.signature)
@@ -260,6 +297,7 @@ class Pipeline:
                 res.status, res.error = "error", f"{type(exc).__name__}: {exc}"
                 self.stats.add("article_errors")
             results.append(res)
+            analysed.append((item, res))
         body = [seg for _, segs, _ in pending for seg in segs]
         contexts = [ctx for res, segs, _ in pending for ctx in _contexts(res, segs)]
         feats = self.lm_step([seg.text for seg in body], contexts)
@@ -273,7 +311,17 @@ class Pipeline:
                     self.stats.add("article_errors")
                     continue
             self.verdict_step(res)
+        here = {_article_key(item): res for item, res in analysed}
+        for i, item, original in copies:
+            results[i] = self.copy_step(item, original or here[_article_key(item)])
+        for item, res in analysed:
+            self._remember(item, res)
         return results
+
+
+def _article_key(item: Article) -> tuple:
+    """What an article's analysis depends on: two articles with equal keys get equal reports but for id/input."""
+    return item.text, item.title, item.reference, item.notes
 
 
 def read_error_result(item: ReadError, signature: str) -> ArticleResult:
@@ -317,10 +365,13 @@ def _context_key(context: str | None, context_tokens: int) -> str:
 
 def _shift(features: dict, offset: int, text: str) -> dict:
     """Map spans from the whitespace-normalised sentence the LM saw to article offsets."""
-    index = [i for i, ch in enumerate(text) if not ch.isspace() or (i > 0 and not text[i - 1].isspace())]
-    # ``index[k]`` is where the k-th character of the normalised text sits in ``text``.
-    index = [i for i in index if i < len(text.rstrip())]
-    index = index[next((k for k, i in enumerate(index) if not text[i].isspace()), 0):]
+    if _normalise(text) == text:  # the common case: the LM saw the sentence as it stands
+        index: Sequence[int] = range(len(text))
+    else:
+        index = [i for i, ch in enumerate(text) if not ch.isspace() or (i > 0 and not text[i - 1].isspace())]
+        # ``index[k]`` is where the k-th character of the normalised text sits in ``text``.
+        index = [i for i in index if i < len(text.rstrip())]
+        index = index[next((k for k, i in enumerate(index) if not text[i].isspace()), 0):]
 
     def at(a: int, b: int) -> tuple[int, int]:
         return offset + index[a], offset + index[b - 1] + 1

@@ -184,24 +184,51 @@ class LanguageModel:
         threads: int | None = None,
         backend: str = "torch",
     ) -> None:
-        import torch
-
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
-        if threads:
-            torch.set_num_threads(threads)
         self.backend = backend
-        self.source = resolve_model(model)
+        self.threads = threads
+        self.source = resolve_model(model)  # a missing file fails here, at once
         self.model_hash = _source_hash(self.source)
-        self.model, self.tokenizer = _load_transformers(self.source, self.model_hash)
-        self.model.eval()
         self.max_tokens = max_tokens  # window length per forward pass, prefix included
         self.batch_tokens = batch_tokens  # padded tokens per batch
-        self.prefix_id = self._prefix_id()
-        self.pad_id = self.prefix_id
-        self._softcap = getattr(self.model.config, "final_logit_softcapping", None)
-        self._lock = threading.Lock()
-        self._onnx = _onnx_body(self) if backend == "onnx" else None
+        self._lock = threading.Lock()  # one batch at a time through the model
+        self._load_lock = threading.RLock()
+        self._model = self._tokenizer = self._onnx = None
+        self._ready = False
+
+    def load(self) -> LanguageModel:
+        """Load the weights and tokenizer (and the ONNX session) once, on first use.
+
+        Scoring and tokenising call this, so a run whose sentences all come from the score cache (a warm
+        re-run) never pays the load (~6 s, and torch's import); the signature needs only the file's hash.
+        Raises :class:`ModelLoadError` for a file that does not load."""
+        with self._load_lock:
+            if not self._ready:
+                import torch
+
+                if self.threads:
+                    torch.set_num_threads(self.threads)
+                self._model, self._tokenizer = _load_transformers(self.source, self.model_hash)
+                self._model.eval()
+                self.prefix_id = self._prefix_id()
+                self.pad_id = self.prefix_id
+                self._softcap = getattr(self._model.config, "final_logit_softcapping", None)
+                self._onnx = _onnx_body(self) if self.backend == "onnx" else None
+                self._ready = True  # last: a failed load is tried again, never half-used
+        return self
+
+    @property
+    def loaded(self) -> bool:
+        return self._ready
+
+    @property
+    def model(self):
+        return self._model if self._ready else self.load()._model
+
+    @property
+    def tokenizer(self):
+        return self._tokenizer if self._ready else self.load()._tokenizer
 
     @property
     def name(self) -> str:
@@ -218,13 +245,13 @@ class LanguageModel:
         SmolLM2's GGUF declares ``<|im_start|>`` as BOS, which inflates fluent perplexities several-fold;
         it was trained with ``<|endoftext|>`` between documents, so that is the right start.
         """
-        vocab = self.tokenizer.get_vocab()
+        vocab = self._tokenizer.get_vocab()
         for tok in ("<|endoftext|>", "<bos>"):
             if tok in vocab:
                 return vocab[tok]
-        if self.tokenizer.bos_token_id is not None:
-            return self.tokenizer.bos_token_id
-        return self.tokenizer.eos_token_id
+        if self._tokenizer.bos_token_id is not None:
+            return self._tokenizer.bos_token_id
+        return self._tokenizer.eos_token_id
 
     def tokenize(self, sentences: list[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
         enc = self.tokenizer(sentences, add_special_tokens=False, return_offsets_mapping=True)
@@ -359,7 +386,7 @@ def _onnx_body(lm: LanguageModel):
                 return self.base(input_ids=input_ids, attention_mask=attention_mask,
                                  use_cache=False).last_hidden_state
 
-        body = Body(lm.model.base_model).eval()
+        body = Body(lm._model.base_model).eval()  # called from load(): the model is in, not yet ready
         ids = torch.full((2, 8), lm.pad_id, dtype=torch.long)
         attn = torch.ones_like(ids)
         batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq")

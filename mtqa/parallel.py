@@ -216,7 +216,10 @@ def worker_pipeline(settings: Settings) -> Pipeline:
 
 
 def _warm_worker(settings: Settings) -> str:
-    return worker_pipeline(settings).signature
+    """Load the model now (it otherwise loads on first use), so a model that does not load fails at once."""
+    pipe = worker_pipeline(settings)
+    pipe.lm.load()
+    return pipe.signature
 
 
 def _score_on_worker(settings: Settings, chunk: Chunk) -> tuple[list[ArticleResult], dict[str, int]]:

@@ -25,12 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from mtqa.types import SEVERITY_RANK, ArticleFinding, ArticleResult, Finding, Segment
 
 SCHEMA = "mtqa.article/1"
+RUN_SCHEMA = "mtqa.run/1"
 
 MAX_STEM = 100  # safe_id stems are at most this long (plus "-N" when made unique against `taken`)
 _HASH_LEN = 10
@@ -114,8 +116,22 @@ def _write_atomic(path: Path, data: str | bytes, errors: str = "strict") -> None
 # --------------------------------------------------------------------------- JSON
 
 
+_PLAIN = (str, bool, int, type(None))
+
+
 def _jsonable(x: Any) -> Any:
     """Plain JSON values from whatever the features hold (numpy/torch scalars and arrays, NaN, tuples)."""
+    # Exact-type fast paths first: a report holds thousands of plain numbers (per-token surprisals), and
+    # the abstract-base-class checks below cost ten times more per value.
+    t = type(x)
+    if t in _PLAIN:
+        return x
+    if t is float:
+        return x if math.isfinite(x) else None
+    if t is list or t is tuple:
+        return [_jsonable(v) for v in x]
+    if t is dict:
+        return {k if type(k) is str else str(k): _jsonable(v) for k, v in x.items()}
     if x is None or isinstance(x, (str, bool)):
         return x
     if isinstance(x, numbers.Integral):
@@ -213,7 +229,14 @@ def _mapping_or_none(x: Any) -> dict | None:
 
 
 def _to_json(result: ArticleResult) -> str:
-    return json.dumps(article_to_dict(result), ensure_ascii=False, indent=1, allow_nan=False) + "\n"
+    """The article record as indented JSON text. orjson is ~40x faster than the standard library's indented
+    encoder (which falls back to pure Python), which matters when a corpus writes thousands of reports; text
+    with lone surrogates (read with surrogateescape), which orjson refuses, goes through the standard one."""
+    record = article_to_dict(result)
+    try:
+        return orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+    except TypeError:
+        return json.dumps(record, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -833,7 +856,7 @@ _INDEX_JS = (Path(__file__).parent / "templates" / "index.js").read_text(encodin
 _INDEX_JS_CSP = "sha256-" + base64.b64encode(hashlib.sha256(_INDEX_JS.encode("utf-8")).digest()).decode("ascii")
 
 
-def render_index(rows: list[dict], signature: str, stats: CorpusStats | None = None) -> str:
+def render_index(rows: list[dict], signature: str, stats: CorpusStats | None = None, run: dict | None = None) -> str:
     """The run's index page: counts, score histograms, per-rule counts, then error rows and a sortable,
     filterable table of the articles, worst first."""
     stats = stats or CorpusStats()
@@ -849,12 +872,24 @@ def render_index(rows: list[dict], signature: str, stats: CorpusStats | None = N
         signature=signature, fmt=_fmt,
         article_chart=histogram_chart(_bin_counts(article_scores), "article"),
         sentence_chart=histogram_chart(stats.sentence_counts, "sentence"),
-        rules=stats.rule_rows(), lm_only=stats.lm_only,
+        rules=stats.rule_rows(), lm_only=stats.lm_only, run=run or {},
         script=Markup(_INDEX_JS), script_csp=_INDEX_JS_CSP,
     )
 
 
-def _write_summary_files(rows: list[dict], stats: CorpusStats, out_dir: Path, signature: str) -> dict[str, Path]:
+def run_record(counts: Mapping[str, int], signature: str, reports_reused: int = 0) -> dict:
+    """``run.json``: where this run's work went, so a reader can see what deduplication, the score cache
+    and ``--resume`` saved (the per-article figures are in the summary table)."""
+    c = Counter(counts)
+    return {"schema": RUN_SCHEMA, "signature": signature,
+            "articles_analysed": c["articles"] - c["articles_copied"], "articles_copied": c["articles_copied"],
+            "reports_reused": reports_reused,
+            "sentences_lm_scored": c["sentences_lm_scored"], "sentences_from_cache": c["sentences_cache_hits"],
+            "sentences_repeated": c["sentences_reused"], "counts": dict(sorted(c.items()))}
+
+
+def _write_summary_files(rows: list[dict], stats: CorpusStats, out_dir: Path, signature: str,
+                         run: dict | None = None) -> dict[str, Path]:
     out_dir = Path(out_dir)
     df = _summary_frame(rows)
     paths = {
@@ -864,7 +899,10 @@ def _write_summary_files(rows: list[dict], stats: CorpusStats, out_dir: Path, si
     }
     _write_atomic(paths["parquet"], _parquet_bytes(df, signature))
     _write_atomic(paths["csv"], df.to_csv(index=False, lineterminator="\n"), errors="replace")
-    _write_atomic(paths["html"], render_index(rows, signature, stats), errors="replace")
+    _write_atomic(paths["html"], render_index(rows, signature, stats, run), errors="replace")
+    if run:
+        paths["run"] = out_dir / "run.json"
+        _write_atomic(paths["run"], orjson.dumps(run, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
     return paths
 
 
@@ -960,6 +998,7 @@ class ReportWriter:
         self._reserved: dict[str, str] = {}  # stems handed out by stem() and not yet used by add()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.sentences = SentenceTable(self.out_dir / "sentences.parquet", signature)
+        self.run: dict | None = None  # run_record(...) of the run, when known: written as run.json
 
     def stem(self, article_id: str) -> str:
         """The file stem the next :meth:`add` of ``article_id`` will use (reserved now, in input order)."""
@@ -1000,11 +1039,22 @@ class ReportWriter:
     def close(self) -> dict[str, Path]:
         """Write ``sentences.parquet`` and the summary files; returns their paths."""
         sentences = self.sentences.close()
-        return {**_write_summary_files(self.rows, self.stats, self.out_dir, self.signature), "sentences": sentences}
+        return {**_write_summary_files(self.rows, self.stats, self.out_dir, self.signature, self.run),
+                "sentences": sentences}
 
     def abort(self) -> None:
-        """Stop without a summary (a second interrupt): leave no temporary file behind."""
+        """Stop without a summary (a second interrupt, a model that does not load): leave no temporary file."""
         self.sentences.abort()
+
+    def __enter__(self) -> ReportWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """Close on success; on an error, abort (no summary claiming a finished run, no temporary file)."""
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def write_reports(results: list[ArticleResult], out_dir: str | Path, signature: str = "") -> dict[str, Path]:

@@ -599,16 +599,21 @@ class GluedWords(SentenceRule):
         r"(?<![A-Za-z])[A-Z][a-z]+(?:The|This|These|Those|They|Their|There|However)(?![a-z])"
     )
     _edge = "\"'\u201c\u201d\u2018\u2019()[]{},.;:!?\u2026"
+    _join = re.compile(r"[a-z][A-Z]")  # both patterns need this; most sentences have none
+    _code = re.compile(r"[@#/_:\\=&%\d]|\w\.\w")
+    _possessive = re.compile(r"['\u2019]s$")
 
     def find(self, ctx: SentenceContext) -> list[Finding]:
+        if not self._join.search(ctx.text, ctx.start, ctx.end):
+            return []
         found = []
         for t in self._token.finditer(ctx.text, ctx.start, ctx.end):
             raw = t.group()
             core = raw.strip(self._edge)
-            if not core or re.search(r"[@#/_:\\=&%\d]|\w\.\w", core):
-                continue  # URLs, handles, file names, codes
+            if not core or not self._join.search(core) or self._code.search(core):
+                continue  # no join, or URLs, handles, file names, codes
             offset = t.start() + raw.find(core)
-            stem = re.sub(r"['\u2019]s$", "", core)
+            stem = self._possessive.sub("", core)
             if stem.lower() in GLUED_WORDS_ALLOW or stem.startswith(("Mc", "Mac")):
                 continue
             m = self._lower_glue.search(core) or self._upper_glue.search(core)

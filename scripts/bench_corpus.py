@@ -9,7 +9,10 @@ of the N articles copies of those stories under new ids, ``--near-copy-share`` o
 an aggregator rewrites a day or a verb). Each configuration runs in a fresh process, as ``mtqa score
 corpus.parquet --out DIR`` would (:func:`mtqa.cli.score_to_folder`: streamed reading, scoring, every report
 and the summary), so its peak RSS is its own: cold with an empty score cache, then warm with the cache the
-cold run filled. Start-up (model load; for Dask the cluster and the model on every worker) is timed apart.
+cold run filled (into a new folder: every report is written again), then the warm command again with
+``--resume`` into the warm run's folder (every report is reused). Start-up (for Dask the cluster and the
+model on every worker; locally nothing, as the model loads on first use) is timed apart; speed-ups compare
+start-up plus run.
 
 Prints a Markdown table (and writes it to ``--markdown``); the JSON of every run goes to stderr as it ends.
 """
@@ -95,7 +98,7 @@ def _child(config: dict) -> dict:
 
     from mtqa.cli import score_to_folder
     from mtqa.engine import Settings
-    from mtqa.parallel import DaskEngine, open_engine
+    from mtqa.parallel import DaskEngine, LocalEngine, open_engine
 
     settings = Settings(cache=config["cache"], threads=config.get("threads"),
                         chunk_articles=config.get("chunk_articles", Settings.chunk_articles))
@@ -103,7 +106,7 @@ def _child(config: dict) -> dict:
     with open_engine(settings, engine=config["engine"], workers=config.get("workers")) as eng:
         startup = time.perf_counter() - t0
         t1 = time.perf_counter()
-        tally = score_to_folder(eng, [Path(config["corpus"])], Path(config["out"]))
+        tally = score_to_folder(eng, [Path(config["corpus"])], Path(config["out"]), resume=config["run"] == "resume")
         seconds = time.perf_counter() - t1
         workers_rss = list(eng.client.run(_peak_rss_mb).values()) if isinstance(eng, DaskEngine) else []
         counts = eng.stats.counts
@@ -112,6 +115,8 @@ def _child(config: dict) -> dict:
             "seconds": round(seconds, 2), "articles_per_s": round(tally.articles / seconds, 2),
             "sentences_per_s": round(sentences / seconds, 1), "lm_scored": counts["sentences_lm_scored"],
             "cache_hits": counts["sentences_cache_hits"], "repeats": counts["sentences_reused"],
+            "copies": counts["articles_copied"], "reports_reused": tally.reused,
+            "model_loaded": isinstance(eng, LocalEngine) and eng.pipeline.lm.loaded,
             "peak_rss_mb": _peak_rss_mb(), "workers_peak_rss_mb": workers_rss}
 
 
@@ -124,17 +129,20 @@ def rss_text(run: dict) -> str:
     return f"{run['peak_rss_mb']:,} MB" + (f" + {len(workers)} × {max(workers):,} MB" if workers else "")
 
 
-def markdown(rows: list[tuple[dict, dict]]) -> str:
-    head = ("| articles | engine | sentences | unique (LM-scored cold) | start-up | cold | warm | warm speed-up "
-            "| peak RSS cold (main + workers) |\n|---|---|---|---|---|---|---|---|---|\n")
+def markdown(rows: list[tuple[dict, dict, dict]]) -> str:
+    head = ("| articles | engine | sentences | exact copies | unique (LM-scored cold) | start-up | cold | warm "
+            "(new folder) | warm speed-up | `--resume` (same folder) | `--resume` speed-up "
+            "| peak RSS cold (main + workers) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     lines = []
-    for cold, warm in rows:
+    for cold, warm, resume in rows:
         engine = cold["engine"] + (f" ({cold['workers']} workers)" if cold["engine"] == "dask" else "")
+        total = {r["run"]: r["startup_s"] + r["seconds"] for r in (cold, warm, resume)}
         lines.append(
-            f"| {cold['articles']:,} | {engine} | {cold['sentences']:,} | {cold['lm_scored']:,} "
+            f"| {cold['articles']:,} | {engine} | {cold['sentences']:,} | {cold['copies']:,} | {cold['lm_scored']:,} "
             f"| {cold['startup_s']} s | {cold['seconds']} s ({cold['articles_per_s']} articles/s, "
             f"{cold['sentences_per_s']} sentences/s) | {warm['seconds']} s ({warm['articles_per_s']} articles/s) "
-            f"| {cold['seconds'] / warm['seconds']:.1f}x | {rss_text(cold)} |")
+            f"| {total['cold'] / total['warm']:.1f}x | {resume['seconds']} s "
+            f"| {total['cold'] / total['resume']:.1f}x | {rss_text(cold)} |")
     return head + "\n".join(lines) + "\n"
 
 
@@ -159,10 +167,10 @@ def main() -> int:
                 base = {"corpus": str(path), "engine": engine, "cache": f"{tmp}/cache-{engine}",
                         "workers": args.workers if engine == "dask" else None}
                 runs = []
-                for temp in ("cold", "warm"):
-                    runs.append(run_config({**base, "out": f"{tmp}/out-{engine}-{temp}", "run": temp}))
+                for temp, out in (("cold", "cold"), ("warm", "warm"), ("resume", "warm")):
+                    runs.append(run_config({**base, "out": f"{tmp}/out-{engine}-{out}", "run": temp}))
                     print(json.dumps(runs[-1]), file=sys.stderr)
-                rows.append((runs[0], runs[1]))
+                rows.append(tuple(runs))
     table = markdown(rows)
     print(table)
     if args.markdown:

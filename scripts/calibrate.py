@@ -1,6 +1,10 @@
 """Fit the sentence calibration (data/calibration.json) on the MQM dev split, and only on dev.
 
     .venv/bin/python scripts/calibrate.py [--benchmarks ../shared/benchmarks] [--out data/calibration.json]
+    .venv/bin/python scripts/calibrate.py --model gemma3-270m     # writes data/calibration-gemma3-270m.json
+
+Each model's features have their own scale, so each model gets its own calibration; ``mtqa --model NAME``
+uses ``data/calibration-NAME.json`` when it is shipped (mtqa.calibrate.shipped_calibration).
 
 LM scores of the dev targets go through the persistent score cache, so refitting after a rule or
 feature change takes seconds; the first run scores ~1,900 targets with the LM (~5 minutes on 2 cores).
@@ -20,7 +24,7 @@ from mtqa import rules
 from mtqa.calibrate import FEATURES, Calibration, feature_vector
 from mtqa.engine import Pipeline, Settings, unit_findings
 from mtqa.evaluate import average_precision, default_benchmark_dir, load_mqm, mqm_contexts, roc_auc
-from mtqa.lm import cache_dir
+from mtqa.lm import DEFAULT_MODEL, cache_dir
 
 
 def dev_features(pipe: Pipeline, bench: Path) -> tuple[list, list[dict]]:
@@ -33,7 +37,8 @@ def dev_features(pipe: Pipeline, bench: Path) -> tuple[list, list[dict]]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--benchmarks", type=Path, default=default_benchmark_dir())
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "data/calibration.json")
+    ap.add_argument("--out", type=Path, help="default: data/calibration.json, or data/calibration-<model>.json "
+                                             "for --model (which `mtqa --model <model>` then uses)")
     ap.add_argument("--model", default=None)
     ap.add_argument("--C", type=float, default=1.0, help="inverse L2 strength of the logistic regression")
     args = ap.parse_args()
@@ -42,6 +47,9 @@ def main() -> int:
     from sklearn.linear_model import LogisticRegression
 
     pipe = Pipeline(Settings(model=args.model, cache=str(cache_dir())))
+    data = Path(__file__).resolve().parent.parent / "data"
+    name = pipe.lm.name
+    out = args.out or data / ("calibration.json" if name == DEFAULT_MODEL else f"calibration-{name}.json")
     items, feats = dev_features(pipe, args.benchmarks)
     X = np.array([feature_vector(f, unit_findings(it.target)) for it, f in zip(items, feats, strict=True)])
     y = np.array([it.garbled for it in items])
@@ -56,9 +64,10 @@ def main() -> int:
         "n": len(y), "n_garbled": int(y.sum()), "C": args.C,
         "lm": pipe.lm_signature, "rules": rules.rules_signature(),
         "dev_roc_auc": round(roc_auc(y, probs), 4), "dev_average_precision": round(average_precision(y, probs), 4),
-        "command": "python scripts/calibrate.py", "date": datetime.date.today().isoformat(),
+        "command": "python scripts/calibrate.py" + (f" --model {args.model}" if args.model else ""),
+        "date": datetime.date.today().isoformat(),
     }
-    args.out.write_text(cal.to_json() + "\n", encoding="utf-8")
+    out.write_text(cal.to_json() + "\n", encoding="utf-8")
     print(json.dumps({k: v for k, v in cal.meta.items()}, indent=1))
     for name, c in sorted(zip(FEATURES, cal.coef, strict=True), key=lambda t: -abs(t[1])):
         print(f"  {name:32s} {c:+.3f}")

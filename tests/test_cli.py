@@ -70,3 +70,16 @@ def test_eval_with_a_missing_benchmark_folder_is_a_clear_error(tmp_path):
     proc = _run("eval", "--benchmark", "mqm-zhen", "--split", "dev", "--benchmarks", str(tmp_path))
     assert proc.returncode == 2
     assert "cannot read benchmark mqm-zhen" in proc.stderr and str(tmp_path) in proc.stderr
+
+
+def test_a_corrupt_model_exits_2_naming_the_file(tmp_path):
+    """The model loads on first use, mid-run: its error must still be one clear line, exit 2, no summary."""
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + b"\x00" * 64)
+    out = tmp_path / "out"
+    proc = _run("score", str(SAMPLES / "01-rate-decision-clean.txt"), "--model", str(bad), "--out", str(out),
+                "--no-cache")
+    assert proc.returncode == 2 and "broken.gguf" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (out / "summary.csv").exists() and not list(out.rglob("*.tmp*"))
+    proc = _run("check", str(SAMPLES / "01-rate-decision-clean.txt"), "--model", str(bad), "--no-cache")
+    assert proc.returncode == 2 and "broken.gguf" in proc.stderr and "Traceback" not in proc.stderr

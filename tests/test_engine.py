@@ -95,6 +95,29 @@ def test_repeated_sentences_are_scored_once(pipeline):
     assert [s.score for s in first.segments] == [s.score for s in second.segments]
 
 
+def test_exact_copies_get_the_original_analysis_under_their_own_id(pipeline):
+    """A syndicated copy (same text and title) is not analysed again: same report, its own id and input."""
+    from mtqa.engine import score_articles
+    from mtqa.types import Article
+
+    text = f"Kim vows to deepen ties\n{MISSION}\nThe statement was read on state television on Monday.\n"
+    arts = [Article("wire", text, "feed.jsonl:1"), Article("copy", text, "feed.jsonl:2", url="https://b.example/1"),
+            Article("retitled", text, "feed.jsonl:3", title="Another headline")]
+    before = pipeline.stats.as_dict()
+    wire, copy, retitled = score_articles(arts, pipeline=pipeline)
+    after = pipeline.stats.as_dict()
+    assert after.get("articles_copied", 0) - before.get("articles_copied", 0) == 1  # the retitled one is not a copy
+    assert (copy.id, copy.input, copy.url) == ("copy", "feed.jsonl:2", "https://b.example/1")
+    strip = {"id": None, "input": None}
+    assert {**article_to_dict(copy), **strip} == {**article_to_dict(wire), **strip}
+    assert retitled.title == "Another headline" and wire.title == "Kim vows to deepen ties"
+    copy.segments[1].findings.append("edited")  # copies are independent objects
+    assert "edited" not in wire.segments[1].findings
+    later = score_text(text, "later-copy", pipeline=pipeline)  # a later chunk: still a copy
+    assert pipeline.stats.counts["articles_copied"] == after["articles_copied"] + 1
+    assert [s.score for s in later.segments] == [s.score for s in wire.segments]
+
+
 def test_json_contract(demo_results):
     d = article_to_dict(demo_results[0])
     assert d["schema"] == "mtqa.article/1"
@@ -117,6 +140,23 @@ def test_persistent_cache_serves_a_rerun_with_identical_scores(lm, tmp_path):
     second = score_text(text, pipeline=again)
     assert again.stats.counts["sentences_lm_scored"] == 0 and again.stats.counts["sentences_cache_hits"] == 2
     assert [s.features for s in first.segments] == [s.features for s in second.segments]
+
+
+def test_a_rerun_served_from_the_cache_never_loads_the_model(lm, tmp_path):
+    """The model loads when a sentence first needs it, so a warm re-run skips the load (~6 s) entirely."""
+    from mtqa.engine import Settings
+    from mtqa.lm import LanguageModel
+
+    text = "Talks end\nThe two delegations met in Geneva on Monday. They agreed to meet again in March.\n"
+    first = score_text(text, pipeline=Pipeline(Settings(cache=str(tmp_path)), lm=lm))
+    fresh = LanguageModel()  # a new process's model: same file, same signature, nothing loaded yet
+    assert not fresh.loaded and fresh.signature == lm.signature
+    again = Pipeline(Settings(cache=str(tmp_path)), lm=fresh)
+    second = score_text(text, pipeline=again)
+    assert not fresh.loaded and again.stats.counts["sentences_cache_hits"] == 2
+    assert article_to_dict(first) == article_to_dict(second)
+    score_text(text + "A third sentence nobody has scored before appears here.\n", pipeline=again)
+    assert fresh.loaded and again.stats.counts["sentences_lm_scored"] == 1
 
 
 def test_context_conditions_the_sentence(lm):

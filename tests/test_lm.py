@@ -84,8 +84,10 @@ def test_corrupt_gguf_gives_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("MTQA_CACHE_DIR", str(tmp_path / "cache"))
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"GGUF" + b"\x00" * 64)
+    lm = LanguageModel(bad)  # the weights load on first use; the file's hash is all the signature needs
     with pytest.raises(ModelLoadError, match="broken.gguf"):
-        LanguageModel(bad)
+        lm.score(["Rain is expected."])
+    assert not lm.loaded
 
 
 def test_dequantised_model_is_cached(lm):

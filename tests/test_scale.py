@@ -234,3 +234,74 @@ def test_two_dask_workers_give_the_local_engine_reports(tmp_path, lm):
         d = json.loads((out / report).with_suffix(".json").read_text(encoding="utf-8"))
         assert d == article_to_dict(r), r.id  # exact: the same chunks give the same LM batches, bit for bit
     assert len(pq.read_table(out / "sentences.parquet")) == sum(r.n_sentences for r in local)
+
+
+def test_a_worker_killed_mid_chunk_gives_error_rows_and_the_run_goes_on():
+    """A worker process that dies while scoring (OOM killer, a lost machine) fails only its chunk: those
+    articles become error rows naming the failure, the other chunks are scored, none is dropped.
+    (Dask would retry the chunk elsewhere; allowed-failures 0 makes the failure reach mtqa at once.)"""
+    import os
+    import signal
+    import threading
+    import time
+
+    import dask
+    import distributed  # noqa: F401  (its config defaults must be in place before dask.config.set)
+
+    from mtqa.engine import Settings
+    from mtqa.parallel import DaskEngine
+
+    articles = [a for a in read_inputs([SAMPLES]) if isinstance(a, Article)]
+    chunks = [(k, articles[k:k + 2]) for k in range(0, len(articles), 2)]
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        engine = DaskEngine(Settings(), workers=2)  # no score cache: every chunk takes seconds to score
+    pids = engine.client.run(os.getpid)  # worker address -> its process
+    killed: list[str] = []
+
+    def kill_a_busy_worker() -> None:  # as the OOM killer would: SIGKILL, mid-chunk
+        deadline = time.monotonic() + 300
+        while not killed and time.monotonic() < deadline:
+            busy = [w for w, keys in engine.client.processing().items() if keys]
+            if busy:
+                killed.append(busy[0])
+                os.kill(pids[busy[0]], signal.SIGKILL)
+            time.sleep(0.05)
+
+    with engine:
+        killer = threading.Thread(target=kill_a_busy_worker)
+        killer.start()
+        results = [r for _, rs in engine.map(chunks) for r in rs]
+        killer.join()
+    assert killed and [r.id for r in results] == [a.id for a in articles]  # input order, none dropped
+    failed = [k for k, r in enumerate(results) if r.status == "error"]
+    assert failed and len(failed) < len(results) and all(k ^ 1 in failed for k in failed)  # whole chunks
+    assert all("a Dask worker failed on this chunk" in results[k].error for k in failed)
+    assert engine.stats.counts["chunk_errors"] == len(failed) // 2
+    assert all(r.verdict in ("pass", "review", "fail") for r in results if r.status == "ok")
+
+
+def test_run_json_says_what_copies_the_cache_and_resume_saved(tmp_path):
+    """The corpus summary reports reuse: exact copies, score-cache hits, and reports kept by --resume."""
+    wire = (SAMPLES / "05-kim-putin-fused.txt").read_text(encoding="utf-8")
+    other = "Rain is expected in Seoul on Friday, the weather agency said. Temperatures will fall to 3 degrees."
+    rows = [{"id": "wire", "text": wire}, {"id": "copy", "text": wire}, {"id": "other", "text": other}]
+    corpus = tmp_path / "feed.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    cache = tmp_path / "cache"
+
+    def run(out: Path, *extra: str) -> dict:
+        proc = subprocess.run([MTQA, "score", str(corpus), "--out", str(out), "--cache", str(cache), *extra],
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads((out / "run.json").read_text(encoding="utf-8"))
+
+    cold = run(tmp_path / "cold")
+    assert cold["schema"] == "mtqa.run/1" and (cold["articles_analysed"], cold["articles_copied"]) == (2, 1)
+    n = cold["sentences_lm_scored"]
+    assert n > 0 and cold["sentences_from_cache"] == 0 and cold["sentences_repeated"] >= n // 2
+    assert 'id="run"' in (tmp_path / "cold" / "index.html").read_text(encoding="utf-8")
+    warm = run(tmp_path / "warm")  # a new folder: everything is analysed again, no sentence is scored again
+    assert (warm["sentences_lm_scored"], warm["sentences_from_cache"]) == (0, n)
+    again = run(tmp_path / "warm", "--resume")
+    assert again["reports_reused"] == 3 and again["articles_analysed"] == 0 and again["sentences_lm_scored"] == 0
+    assert pd.read_csv(tmp_path / "warm" / "summary.csv").id.tolist() == ["wire", "copy", "other"]
