@@ -132,9 +132,10 @@ def score(
     log_every: Annotated[int, typer.Option(
         "--log-every", min=0, help="When stderr is not a terminal, print a progress line every N chunks (0: never).")
                          ] = 0,
-    chunk_articles: Annotated[int, typer.Option(
-        "--chunk-articles", min=1, hidden=True, help="Articles scored together (an interrupt waits for them).")
-                              ] = 64,
+    chunk_articles: Annotated[int | None, typer.Option(
+        "--chunk-articles", min=1, hidden=True, help="Articles scored together (an interrupt waits for them); "
+                                                     "default 64, fewer for a small corpus with --workers.")
+                              ] = None,
     reference: ReferenceOpt = None,
 ) -> None:
     """Score articles and write per-article JSON/Markdown/HTML reports plus a corpus summary.
@@ -258,12 +259,16 @@ def score_to_folder(eng: Engine, inputs: list[Path], out: Path, *, resume: bool 
     write each chunk's reports and sentences, then the summary. Only a tally is kept (scripts/bench_corpus.py
     times this); SIGINT/SIGTERM stop it after the chunks already sent to be scored. ``items``, when given, are
     the inputs already read (``--reference`` attaches its text to them first)."""
+    from mtqa.parallel import chunk_size
+
     tally = RunTally()
+    total = count_inputs(inputs)
+    size = chunk_size(eng.settings.chunk_articles, total, eng.threads)
     # A second interrupt (or a model that does not load) leaves the writer at once, with no temporary file.
     with ReportWriter(out, eng.signature) as writer, _Interrupt() as interrupt, \
-            RunProgress(count_inputs(inputs), log_every=log_every) as progress:
+            RunProgress(total, log_every=log_every) as progress:
         stream = read_inputs(inputs) if items is None else items
-        plans = _plans(stream, eng.settings.chunk_articles, writer, resume, interrupt)
+        plans = _plans(stream, size, writer, resume, interrupt)
         for plan, scored in eng.map(plans):
             _write_chunk(plan, iter(scored), writer, tally, eng.signature)
             progress.update(len(plan.chunk), sum(r.n_sentences for r in scored))

@@ -23,6 +23,7 @@ from mtqa.lm import LanguageModel, ScoreCache, get_model
 from mtqa.segment import segment_article, split_sentences
 from mtqa.types import SEVERITY_RANK, Article, ArticleFinding, ArticleResult, Finding, ReadError, Segment
 
+CHUNK_ARTICLES = 64  # articles whose body sentences share LM batches, unless Settings.chunk_articles says otherwise
 MEMO_LIMIT = 200_000  # sentences whose features are kept in memory for reuse within a run
 ARTICLE_MEMO_LIMIT = 1_000  # analysed articles kept for their exact copies (least recently used go first)
 
@@ -41,7 +42,7 @@ class Settings:
     batch_tokens: int = 1024
     threads: int | None = None
     backend: str = "torch"  # "onnx": the transformer body in ONNX Runtime (exported once; see mtqa.lm)
-    chunk_articles: int = 64  # articles whose sentences are batched together
+    chunk_articles: int | None = None  # articles scored together (None: 64, fewer for a small corpus on a cluster)
     cache: str | None = None  # folder of the persistent sentence score cache; None: no cache
     context_tokens: int = 32  # condition each sentence on this many tokens of the one before (0: none)
 
@@ -253,7 +254,7 @@ class Pipeline:
     # -- driving -------------------------------------------------------------------------------
     def run(self, items: Iterable[Article | ReadError]) -> Iterator[ArticleResult]:
         """Score a stream of articles (and pass read errors through as error results), in input order."""
-        for chunk in chunked(items, self.settings.chunk_articles):
+        for chunk in chunked(items, self.settings.chunk_articles or CHUNK_ARTICLES):
             yield from self.score_chunk(chunk)
 
     def score_chunk(self, chunk: list[Article | ReadError]) -> list[ArticleResult]:
@@ -420,11 +421,11 @@ def iter_scores(inputs: Iterable[str | os.PathLike] | Iterable[Article], setting
                 workers: int | None = None) -> Iterator[ArticleResult]:
     """:func:`score_articles` as a stream: inputs are read and scored chunk by chunk, results come in input
     order, and nothing is kept once yielded, so memory stays bounded whatever the corpus size."""
-    from mtqa.parallel import open_engine
+    from mtqa.parallel import chunk_size, open_engine
 
     settings = pipeline.settings if pipeline else settings or Settings()
     with open_engine(settings, engine=engine, scheduler=scheduler, workers=workers, pipeline=pipeline) as eng:
-        chunks = chunked(_article_stream(inputs), settings.chunk_articles)
+        chunks = chunked(_article_stream(inputs), chunk_size(settings.chunk_articles, None, eng.threads))
         for _, results in eng.map((None, chunk) for chunk in chunks):
             yield from results
 

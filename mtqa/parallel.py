@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import signal
 import threading
@@ -23,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import TypeVar
 
-from mtqa.engine import Pipeline, Settings, Stats, read_error_result
+from mtqa.engine import CHUNK_ARTICLES, Pipeline, Settings, Stats, read_error_result
 from mtqa.types import Article, ArticleResult, ReadError
 
 ENGINES = ("local", "dask")
@@ -38,6 +39,8 @@ class EngineError(RuntimeError):
 
 class LocalEngine:
     """Scores chunks in this process with one :class:`Pipeline`."""
+
+    threads = 1  # task threads: chunks are scored one at a time (torch uses every core inside each)
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
@@ -156,6 +159,17 @@ class DaskEngine:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def chunk_size(configured: int | None, total: int | None, threads: int) -> int:
+    """Articles per chunk: ``configured`` when set; else 64, or fewer when a corpus of known size (``total``
+    articles) would otherwise leave some of a cluster's ``threads`` task threads idle: each gets
+    ``WINDOW_PER_THREAD`` chunks to start with."""
+    if configured:
+        return configured
+    if threads <= 1 or not total:
+        return CHUNK_ARTICLES
+    return max(1, min(CHUNK_ARTICLES, math.ceil(total / (WINDOW_PER_THREAD * threads))))
 
 
 def open_engine(settings: Settings, *, engine: str = "local", scheduler: str | None = None,

@@ -101,7 +101,7 @@ def _child(config: dict) -> dict:
     from mtqa.parallel import DaskEngine, LocalEngine, open_engine
 
     settings = Settings(cache=config["cache"], threads=config.get("threads"),
-                        chunk_articles=config.get("chunk_articles", Settings.chunk_articles))
+                        chunk_articles=config.get("chunk_articles"))
     t0 = time.perf_counter()
     with open_engine(settings, engine=config["engine"], workers=config.get("workers")) as eng:
         startup = time.perf_counter() - t0

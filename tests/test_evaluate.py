@@ -142,3 +142,16 @@ def test_rank_average_combines_without_fitting():
     assert rank_average([1.0, 1.0, 2.0], [1.0, 2.0, 3.0]) == pytest.approx([0.125, 0.375, 1.0])
     # a monotone transform of a score changes nothing
     assert rank_average([0.2, 0.1, 0.3], [5.0, 4.0, 6.0]) == rank_average([20.0, 10.0, 30.0], [5.0, 4.0, 6.0])
+
+
+def test_each_shipped_model_gets_its_own_calibration():
+    """Gemma's features have another scale than SmolLM2's: `--model gemma3-270m` must not be calibrated with
+    SmolLM2's coefficients. Each shipped calibration records the LM it was fitted with."""
+    from mtqa.calibrate import load_calibration, shipped_calibration
+
+    assert shipped_calibration(None) == shipped_calibration("smollm2") == "calibration.json"
+    assert shipped_calibration("some-local-model") == "calibration.json"  # no fit of its own: the default
+    assert shipped_calibration("gemma3-270m") == "calibration-gemma3-270m.json"
+    default, gemma = load_calibration(), load_calibration(model="gemma3-270m")
+    assert default.meta["lm"].startswith("lm:smollm2@") and gemma.meta["lm"].startswith("lm:gemma3-270m@")
+    assert gemma.version != default.version and gemma.meta["fitted_on"] == default.meta["fitted_on"]

@@ -236,6 +236,18 @@ def test_two_dask_workers_give_the_local_engine_reports(tmp_path, lm):
     assert len(pq.read_table(out / "sentences.parquet")) == sum(r.n_sentences for r in local)
 
 
+def test_a_small_corpus_is_cut_so_that_every_worker_gets_chunks():
+    from mtqa.parallel import WINDOW_PER_THREAD, chunk_size
+
+    assert chunk_size(3, 40, 4) == 3  # --chunk-articles wins
+    assert chunk_size(None, 40, 1) == chunk_size(None, None, 4) == 64  # one thread, or size unknown (JSONL)
+    assert chunk_size(None, 40, 2) == 10 and chunk_size(None, 1, 8) == 1
+    assert chunk_size(None, 100_000, 4) == 64  # big corpora keep full LM batches
+    for total, threads in [(40, 2), (7, 3), (500, 4), (9, 4)]:  # no thread is left without a chunk
+        assert -(-total // chunk_size(None, total, threads)) >= min(total, threads)
+    assert -(-40 // chunk_size(None, 40, 2)) == WINDOW_PER_THREAD * 2  # and each gets a window's worth
+
+
 def test_a_worker_killed_mid_chunk_gives_error_rows_and_the_run_goes_on():
     """A worker process that dies while scoring (OOM killer, a lost machine) fails only its chunk: those
     articles become error rows naming the failure, the other chunks are scored, none is dropped.
