@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import signal
 import sys
@@ -265,7 +266,7 @@ def score_to_folder(eng: Engine, inputs: list[Path], out: Path, *, resume: bool 
     total = count_inputs(inputs)
     size = chunk_size(eng.settings.chunk_articles, total, eng.threads)
     # A second interrupt (or a model that does not load) leaves the writer at once, with no temporary file.
-    with ReportWriter(out, eng.signature) as writer, _Interrupt() as interrupt, \
+    with _fewer_gc_passes(), ReportWriter(out, eng.signature) as writer, _Interrupt() as interrupt, \
             RunProgress(total, log_every=log_every) as progress:
         stream = read_inputs(inputs) if items is None else items
         plans = _plans(stream, size, writer, resume, interrupt)
@@ -275,6 +276,20 @@ def score_to_folder(eng: Engine, inputs: list[Path], out: Path, *, resume: bool 
         tally.signum = interrupt.signum
         writer.run = run_record(eng.stats.counts, eng.signature, reports_reused=tally.reused)
     return tally
+
+
+@contextlib.contextmanager
+def _fewer_gc_passes() -> Iterator[None]:
+    """A corpus run allocates millions of short-lived objects (per-token figures, report records) that
+    reference counting frees; with CPython's default thresholds the cyclic collector meanwhile traverses
+    the whole heap again and again. Collecting young objects every 100,000 allocations instead of 700
+    made a ``--resume`` re-run of 3,000 articles 1.6x faster (docs/performance.md). Restored afterwards."""
+    old = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def _write_chunk(plan: _Plan, scored: Iterator[ArticleResult], writer: ReportWriter, tally: RunTally,
