@@ -87,8 +87,8 @@ def load_calibration(path: str | Path | None = None, model: str | None = None) -
     """The shipped calibration for ``model`` (see :func:`shipped_calibration`), or one written by
     ``scripts/calibrate.py --out``."""
     if path is None:
-        where = f"data/{shipped_calibration(model)}"
-        raw = (resources.files("mtqa.data") / shipped_calibration(model)).read_text(encoding="utf-8")
+        name = shipped_calibration(model)
+        where, raw = f"data/{name}", (resources.files("mtqa.data") / name).read_text(encoding="utf-8")
     else:
         where, raw = str(path), Path(path).read_text(encoding="utf-8")
     d = json.loads(raw)
