@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from mtqa.lm.models import shipped_calibration
 from mtqa.types import Finding
 
 #: The model's inputs, in order. Changing this list means refitting (scripts/calibrate.py).
@@ -76,15 +77,8 @@ class Calibration:
                            "coef": self.coef, "intercept": self.intercept, "meta": self.meta}, indent=1)
 
 
-def shipped_calibration(model: str | None = None) -> str:
-    """Name of the shipped calibration for a model: each model's features have their own scale, so a model
-    fitted on MQM dev has ``calibration-<model>.json``; any other model gets the default (SmolLM2's)."""
-    name = f"calibration-{model}.json"
-    return name if model and (resources.files("mtqa.data") / name).is_file() else "calibration.json"
-
-
 def load_calibration(path: str | Path | None = None, model: str | None = None) -> Calibration:
-    """The shipped calibration for ``model`` (see :func:`shipped_calibration`), or one written by
+    """The shipped calibration for ``model`` (:func:`mtqa.lm.models.shipped_calibration`), or one written by
     ``scripts/calibrate.py --out``."""
     if path is None:
         name = shipped_calibration(model)

@@ -19,7 +19,7 @@ from mtqa import langid, reference, rules
 from mtqa.calibrate import Calibration, feature_vector, load_calibration
 from mtqa.features import FEATURES_VERSION, lm_features
 from mtqa.io import read_inputs
-from mtqa.lm import LanguageModel, ScoreCache, get_model
+from mtqa.lm import ScoreCache, Scorer, get_scorer
 from mtqa.segment import segment_article, split_sentences
 from mtqa.types import SEVERITY_RANK, Article, ArticleFinding, ArticleResult, Finding, ReadError, Segment
 
@@ -68,11 +68,11 @@ class Pipeline:
     """Scores articles; build one per process and reuse it (the model is shared per process and loads when a
     sentence first needs scoring, so a run served wholly from the score cache never loads it)."""
 
-    def __init__(self, settings: Settings | None = None, *, lm: LanguageModel | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, scorer: Scorer | None = None) -> None:
         self.settings = settings or Settings()
         s = self.settings
-        self.lm = lm or get_model(s.model, max_tokens=s.max_tokens, batch_tokens=s.batch_tokens,
-                                  threads=s.threads, backend=s.backend)
+        self.scorer = scorer or get_scorer(s.model, max_tokens=s.max_tokens, batch_tokens=s.batch_tokens,
+                                           threads=s.threads, backend=s.backend)
         self._calibration: Calibration | None = None
         self.stats = Stats()
         self._memo: dict[tuple[str, str], dict] = {}  # (context, sentence) -> LM features
@@ -82,12 +82,12 @@ class Pipeline:
     @property
     def lm_signature(self) -> str:
         """What determines a sentence's LM scores: the model and scorer, and how much context it sees."""
-        return f"{self.lm.signature}|context:{self.settings.context_tokens}"
+        return f"{self.scorer.signature}|context:{self.settings.context_tokens}"
     @property
     def calibration(self) -> Calibration:
         """Loaded on first use, so LM-only users (scripts/calibrate.py) need no calibration file."""
         if self._calibration is None:
-            self._calibration = load_calibration(self.settings.calibration, model=self.lm.name)
+            self._calibration = load_calibration(self.settings.calibration, model=self.scorer.name)
         return self._calibration
 
     @property
@@ -110,7 +110,7 @@ class Pipeline:
         scores = {flat[k]: v for k, v in found.items()}
         missing = [k for k in todo if k not in scores]
         if missing:
-            fresh = self.lm.score([t for _, t in missing], contexts=[c for c, _ in missing],
+            fresh = self.scorer.score([t for _, t in missing], contexts=[c for c, _ in missing],
                                   context_tokens=self.settings.context_tokens)
             scores.update(zip(missing, fresh, strict=True))
             if self.cache:

@@ -221,7 +221,7 @@ _PIPELINES_LOCK = threading.Lock()
 
 def worker_pipeline(settings: Settings) -> Pipeline:
     """This thread's Pipeline for ``settings``, built on first use: the model loads once per process
-    (:func:`mtqa.lm.get_model`), and a Pipeline per thread keeps its dedup memo and counts to itself."""
+    (:func:`mtqa.lm.get_scorer`), and a Pipeline per thread keeps its dedup memo and counts to itself."""
     key = (repr(settings), threading.get_ident())
     with _PIPELINES_LOCK:
         if key not in _PIPELINES:
@@ -232,7 +232,7 @@ def worker_pipeline(settings: Settings) -> Pipeline:
 def _warm_worker(settings: Settings) -> str:
     """Load the model now (it otherwise loads on first use), so a model that does not load fails at once."""
     pipe = worker_pipeline(settings)
-    pipe.lm.load()
+    pipe.scorer.load()
     return pipe.signature
 
 

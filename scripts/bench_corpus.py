@@ -116,7 +116,7 @@ def _child(config: dict) -> dict:
             "sentences_per_s": round(sentences / seconds, 1), "lm_scored": counts["sentences_lm_scored"],
             "cache_hits": counts["sentences_cache_hits"], "repeats": counts["sentences_reused"],
             "copies": counts["articles_copied"], "reports_reused": tally.reused,
-            "model_loaded": isinstance(eng, LocalEngine) and eng.pipeline.lm.loaded,
+            "model_loaded": isinstance(eng, LocalEngine) and eng.pipeline.scorer.loaded,
             "peak_rss_mb": _peak_rss_mb(), "workers_peak_rss_mb": workers_rss}
 
 

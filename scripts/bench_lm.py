@@ -37,7 +37,7 @@ def sample_sentences() -> list[str]:
 
 def naive(lm, sentences: list[str]) -> list[np.ndarray]:
     """What a first attempt looks like: one sentence at a time, full log-softmax over the vocabulary."""
-    from mtqa.lm import logprob_reference
+    from mtqa.lm.transformer import logprob_reference
 
     return [logprob_reference(lm, s) for s in sentences]
 
@@ -57,7 +57,7 @@ def main() -> int:
                     help="also time the ONNX Runtime backend on the same sentences (exports once, minutes)")
     args = ap.parse_args()
 
-    from mtqa.lm import LanguageModel
+    from mtqa.lm import make_scorer
 
     if args.benchmarks:
         from mtqa.evaluate import load_mqm
@@ -67,7 +67,7 @@ def main() -> int:
         sentences = sample_sentences()
     if args.sentences:
         sentences = sentences[: args.sentences]
-    lm = LanguageModel(args.model, threads=args.threads)
+    lm = make_scorer(args.model, threads=args.threads)
     n_tokens = sum(len(ids) for ids, _ in lm.tokenize(sentences))
     lm.score(sentences[:4])  # warm-up: first-call allocations are not what a long run pays
 
@@ -87,7 +87,7 @@ def main() -> int:
     diff = max(float(np.abs(a - b.logprob).max()) for a, b in zip(ref, ours, strict=True) if len(a))
     onnx = None
     if args.onnx:
-        onnx_lm = LanguageModel(args.model, threads=args.threads, backend="onnx")
+        onnx_lm = make_scorer(args.model, threads=args.threads, backend="onnx")
         onnx_lm.score(sentences[:4])
         t0 = time.perf_counter()
         got = onnx_lm.score(sentences)

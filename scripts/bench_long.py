@@ -44,9 +44,9 @@ def main() -> int:
         rows["segment_and_rules"].append({"mb": mb, "sentences": len(body), "seconds": round(dt, 2),
                                           "seconds_per_mb": round(dt / mb, 2)})
         print(rows["segment_and_rules"][-1], file=sys.stderr)
-    from mtqa.lm import LanguageModel
+    from mtqa.lm import make_scorer
 
-    lm = LanguageModel()
+    lm = make_scorer()
     for n_tokens in (500, 1000, 2000):
         sentence = junk(n_tokens * 5)
         n = len(lm.tokenize([sentence])[0][0])

@@ -50,7 +50,8 @@ from mtqa.evaluate import (
     pairwise_accuracy_tie_calibrated,
     roc_auc,
 )
-from mtqa.lm import LanguageModel, cache_dir
+from mtqa.lm import cache_dir
+from mtqa.lm.transformer import TransformerScorer
 
 OUT_DIR = Path("/tmp/boundary")
 EXAMPLE = ("The ministry said it would safeguard Russia's sovereign rights and development The people of "
@@ -62,7 +63,7 @@ CANDIDATES = ("max_lp_period", "max_period_gain", "max_period_gain_fused", "n_pe
 
 # -- LM pass ---------------------------------------------------------------------------------------
 
-def punct_ids(lm: LanguageModel) -> list[int]:
+def punct_ids(lm: TransformerScorer) -> list[int]:
     ids = []
     for p in PUNCT:
         enc = lm.tokenizer(p, add_special_tokens=False)["input_ids"]
@@ -72,10 +73,10 @@ def punct_ids(lm: LanguageModel) -> list[int]:
     return ids
 
 
-def boundary_scores(lm: LanguageModel, sentences: list[str], contexts: list[str], context_tokens: int = 32,
+def boundary_scores(lm: TransformerScorer, sentences: list[str], contexts: list[str], context_tokens: int = 32,
                     progress: bool = True) -> list[dict]:
     """Per sentence: token offsets and, per token, log P(token) and log P(".") / P(",") / P(";") at its
-    position, conditioned as LanguageModel.score conditions it (same windows, same context tokens)."""
+    position, conditioned as TransformerScorer.score conditions it (same windows, same context tokens)."""
     tokenized = lm.tokenize(sentences)
     ctx_ids = [ids[-context_tokens:] if context_tokens else [] for ids, _ in lm.tokenize([c or "" for c in contexts])]
     overlap = min(64, lm.max_tokens // 4)
@@ -121,7 +122,7 @@ def boundary_scores(lm: LanguageModel, sentences: list[str], contexts: list[str]
             for (_, offs), o in zip(tokenized, out, strict=True)]
 
 
-def cached_scores(lm: LanguageModel, signature: str, keys: list[tuple[str, str]], path: Path) -> list[dict]:
+def cached_scores(lm: TransformerScorer, signature: str, keys: list[tuple[str, str]], path: Path) -> list[dict]:
     """boundary_scores of each unique (context key, sentence), from ``path`` when it holds them all."""
     flat = [f"{c}\x1f{t}" for c, t in keys]
     if path.is_file():
@@ -211,7 +212,7 @@ def main() -> int:
 
     t_start = time.time()
     pipe = Pipeline(Settings(cache=str(cache_dir()), threads=1))
-    lm, ctx_tokens = pipe.lm, pipe.settings.context_tokens
+    lm, ctx_tokens = pipe.scorer, pipe.settings.context_tokens
     items = load_mqm(args.benchmarks, "dev")
     contexts = mqm_contexts(items)
     texts = [it.target for it in items]

@@ -4,7 +4,7 @@
     .venv/bin/python scripts/calibrate.py --model gemma3-270m     # writes data/calibration-gemma3-270m.json
 
 Each model's features have their own scale, so each model gets its own calibration; ``mtqa --model NAME``
-uses ``data/calibration-NAME.json`` when it is shipped (mtqa.calibrate.shipped_calibration).
+uses ``data/calibration-NAME.json`` when it is shipped (mtqa.lm.models.shipped_calibration).
 
 LM scores of the dev targets go through the persistent score cache, so refitting after a rule or
 feature change takes seconds; the first run scores ~1,900 targets with the LM (~5 minutes on 2 cores).
@@ -48,7 +48,7 @@ def main() -> int:
 
     pipe = Pipeline(Settings(model=args.model, cache=str(cache_dir())))
     data = Path(__file__).resolve().parent.parent / "data"
-    name = pipe.lm.name
+    name = pipe.scorer.name
     out = args.out or data / ("calibration.json" if name == DEFAULT_MODEL else f"calibration-{name}.json")
     items, feats = dev_features(pipe, args.benchmarks)
     X = np.array([feature_vector(f, unit_findings(it.target)) for it, f in zip(items, feats, strict=True)])

@@ -24,7 +24,7 @@ def pipeline():
 
 @pytest.fixture(scope="session")
 def lm(pipeline):
-    return pipeline.lm
+    return pipeline.scorer
 
 
 @pytest.fixture(scope="session")

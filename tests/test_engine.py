@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mtqa.engine import Pipeline, score_text
-from mtqa.lm import get_model
+from mtqa.lm import get_scorer
 from mtqa.report import article_to_dict
 
 from .conftest import MISSION
@@ -82,7 +82,8 @@ def test_rare_names_do_not_sink_a_fluent_sentence(pipeline):
 
 def test_the_model_loads_once_per_process(pipeline):
     again = Pipeline()
-    assert again.lm is pipeline.lm is get_model(None, max_tokens=256, batch_tokens=1024, threads=None, backend="torch")
+    assert again.scorer is pipeline.scorer is get_scorer(None, max_tokens=256, batch_tokens=1024, threads=None,
+                                                         backend="torch")
 
 
 def test_repeated_sentences_are_scored_once(pipeline):
@@ -133,10 +134,10 @@ def test_persistent_cache_serves_a_rerun_with_identical_scores(lm, tmp_path):
     from mtqa.engine import Settings
 
     text = "Talks end\nThe two delegations met in Geneva on Monday. They agreed to meet again in March.\n"
-    first_pipe = Pipeline(Settings(cache=str(tmp_path)), lm=lm)
+    first_pipe = Pipeline(Settings(cache=str(tmp_path)), scorer=lm)
     first = score_text(text, pipeline=first_pipe)
     assert first_pipe.stats.counts["sentences_lm_scored"] == 2
-    again = Pipeline(Settings(cache=str(tmp_path)), lm=lm)  # a new run: empty memory, warm cache
+    again = Pipeline(Settings(cache=str(tmp_path)), scorer=lm)  # a new run: empty memory, warm cache
     second = score_text(text, pipeline=again)
     assert again.stats.counts["sentences_lm_scored"] == 0 and again.stats.counts["sentences_cache_hits"] == 2
     assert [s.features for s in first.segments] == [s.features for s in second.segments]
@@ -145,13 +146,13 @@ def test_persistent_cache_serves_a_rerun_with_identical_scores(lm, tmp_path):
 def test_a_rerun_served_from_the_cache_never_loads_the_model(lm, tmp_path):
     """The model loads when a sentence first needs it, so a warm re-run skips the load (~6 s) entirely."""
     from mtqa.engine import Settings
-    from mtqa.lm import LanguageModel
+    from mtqa.lm import make_scorer
 
     text = "Talks end\nThe two delegations met in Geneva on Monday. They agreed to meet again in March.\n"
-    first = score_text(text, pipeline=Pipeline(Settings(cache=str(tmp_path)), lm=lm))
-    fresh = LanguageModel()  # a new process's model: same file, same signature, nothing loaded yet
+    first = score_text(text, pipeline=Pipeline(Settings(cache=str(tmp_path)), scorer=lm))
+    fresh = make_scorer()  # a new process's model: same file, same signature, nothing loaded yet
     assert not fresh.loaded and fresh.signature == lm.signature
-    again = Pipeline(Settings(cache=str(tmp_path)), lm=fresh)
+    again = Pipeline(Settings(cache=str(tmp_path)), scorer=fresh)
     second = score_text(text, pipeline=again)
     assert not fresh.loaded and again.stats.counts["sentences_cache_hits"] == 2
     assert article_to_dict(first) == article_to_dict(second)
@@ -164,9 +165,9 @@ def test_context_conditions_the_sentence(lm):
 
     s = "He said the talks would resume in March."
     ctx = "Kim Jong-un met Vladimir Putin in Vladivostok on Wednesday."
-    with_ctx = Pipeline(Settings(context_tokens=32), lm=lm).lm_step([s], [ctx])[0]
-    no_ctx = Pipeline(Settings(context_tokens=0), lm=lm).lm_step([s], [ctx])[0]
-    alone = Pipeline(Settings(context_tokens=32), lm=lm).lm_step([s])[0]
+    with_ctx = Pipeline(Settings(context_tokens=32), scorer=lm).lm_step([s], [ctx])[0]
+    no_ctx = Pipeline(Settings(context_tokens=0), scorer=lm).lm_step([s], [ctx])[0]
+    alone = Pipeline(Settings(context_tokens=32), scorer=lm).lm_step([s])[0]
     assert no_ctx == alone  # context_tokens=0 ignores the context
     assert with_ctx["lm_mean_logprob"] != no_ctx["lm_mean_logprob"]
     assert [t[:2] for t in with_ctx["tokens"]] == [t[:2] for t in alone["tokens"]]  # same sentence tokens

@@ -147,7 +147,8 @@ def test_rank_average_combines_without_fitting():
 def test_each_shipped_model_gets_its_own_calibration():
     """Gemma's features have another scale than SmolLM2's: `--model gemma3-270m` must not be calibrated with
     SmolLM2's coefficients. Each shipped calibration records the LM it was fitted with."""
-    from mtqa.calibrate import load_calibration, shipped_calibration
+    from mtqa.calibrate import load_calibration
+    from mtqa.lm.models import shipped_calibration
 
     assert shipped_calibration(None) == shipped_calibration("smollm2") == "calibration.json"
     assert shipped_calibration("some-local-model") == "calibration.json"  # no fit of its own: the default

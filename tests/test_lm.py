@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from mtqa.features import lm_features
-from mtqa.lm import LanguageModel, ModelLoadError, cache_dir, logprob_reference, resolve_model
+from mtqa.lm import ModelLoadError, cache_dir, make_scorer, resolve_model
+from mtqa.lm.transformer import TransformerScorer, logprob_reference
 
 FLUENT = [
     "The central bank raised its key interest rate by a quarter point on Tuesday.",
@@ -84,7 +85,7 @@ def test_corrupt_gguf_gives_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("MTQA_CACHE_DIR", str(tmp_path / "cache"))
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"GGUF" + b"\x00" * 64)
-    lm = LanguageModel(bad)  # the weights load on first use; the file's hash is all the signature needs
+    lm = TransformerScorer(bad)  # the weights load on first use; the file's hash is all the signature needs
     with pytest.raises(ModelLoadError, match="broken.gguf"):
         lm.score(["Rain is expected."])
     assert not lm.loaded
@@ -97,7 +98,7 @@ def test_dequantised_model_is_cached(lm):
 
 def test_onnx_backend_matches_torch_and_locates_the_same_break(lm):
     """The exported ONNX body (exported once into the cache) must give torch's log-probs within 1e-3."""
-    onnx = LanguageModel(backend="onnx")
+    onnx = make_scorer(backend="onnx")
     assert onnx.signature != lm.signature and "backend:onnx" in onnx.signature  # cached scores stay apart
     sentences = [*FLUENT, " ".join(FLUENT * 8)]  # includes a windowed long sentence
     for a, b in zip(lm.score(sentences), onnx.score(sentences), strict=True):
@@ -111,4 +112,4 @@ def test_onnx_backend_matches_torch_and_locates_the_same_break(lm):
 
 def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="backend"):
-        LanguageModel(backend="tensorrt")
+        make_scorer(backend="tensorrt")

@@ -227,7 +227,7 @@ def test_two_dask_workers_give_the_local_engine_reports(tmp_path, lm):
     progress = [line for line in proc.stderr.splitlines() if line.startswith("mtqa: ") and "sentences/s" in line]
     assert len(progress) == 4 and progress[-1].startswith("mtqa: 11 articles, ")  # 4 chunks, no total for JSONL
 
-    local = score_articles(inputs, pipeline=Pipeline(Settings(chunk_articles=3), lm=lm))
+    local = score_articles(inputs, pipeline=Pipeline(Settings(chunk_articles=3), scorer=lm))
     summary = pd.read_parquet(out / "summary.parquet")
     assert list(summary.id) == [r.id for r in local] and len(local) == 11  # input order, error row included
     for r, report in zip(local, summary.report, strict=True):
