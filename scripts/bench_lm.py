@@ -1,11 +1,22 @@
-"""Language-model speed: the naive per-sentence loop versus mtqa's batched scorer, in one run.
+"""Language-model speed in one run: the naive loop, a plain batched forward pass, and mtqa's scorer paths.
 
-    .venv/bin/python scripts/bench_lm.py [--sentences N] [--threads T] [--onnx] [--json FILE]
+    .venv/bin/python scripts/bench_lm.py [--benchmarks ../shared/benchmarks] [--articles 30] [--threads T]
+        [--precision bf16] [--onnx] [--json FILE]
 
-Both score the same sentences (the body sentences of data/samples/, or MQM dev targets with
---benchmarks) with the same model; --onnx adds the ONNX Runtime backend. Reports tokens/s,
-sentences/s, the share of this CPU's fp32 limit, peak RSS and the largest log-probability difference
-from the naive path. Figures go in docs/performance.md.
+Articles: ``--articles`` MQM test articles (one document and system each, its rated segments in order: 30
+articles are 300 sentences), or the bundled samples' body sentences with ``--samples``. Every path scores the
+same articles with the same model, one after the other in this process, after one warm-up:
+
+- *naive*: one sentence at a time, full log-softmax over the vocabulary (``logprob_reference``);
+- *plain forward* (the ceiling): each article as one sequence (cut at ``--max-tokens``), batched as mtqa batches,
+  through the whole model (``model(...).logits``) and nothing else: no log-softmax, no bookkeeping;
+- *mtqa*: ``score_documents`` on the articles' passages (:mod:`mtqa.lm.passages`), the default, in fp32 and in
+  each ``--precision``; *mtqa, previous sentence*: each sentence alone after 32 tokens of the one before (the
+  behaviour before passages); *mtqa, onnx* with ``--onnx``.
+
+Tokens/s always count the articles' own tokens (each token once), whatever a path re-reads. Reduced-precision
+and ONNX paths report their largest and mean log-prob difference from mtqa fp32. Figures go in
+docs/performance.md.
 """
 
 from __future__ import annotations
@@ -20,103 +31,153 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-#: ~2 x 135M parameters of multiply-adds per token against ~190 GFLOP/s measured on 2 AVX-512 cores
-#: (see ../shared/notes/model-loading.md and the LM issue): about 700 tokens/s at best in fp32.
-FP32_LIMIT_TOKENS_PER_S = 700.0
 
 
-def sample_sentences() -> list[str]:
+def mqm_articles(bench: Path, split: str = "test", n: int = 30) -> list[list[str]]:
+    """The first ``n`` (document, system) articles of an MQM split, their segments in order."""
+    from mtqa.evaluate import load_mqm
+
+    docs: dict[tuple, list] = {}
+    for it in load_mqm(bench, split):
+        docs.setdefault((it.doc_id, it.system), []).append(it)
+    return [[" ".join(it.target.split()) for it in sorted(docs[k], key=lambda it: it.seg_id)] for k in sorted(docs)][:n]
+
+
+def sample_articles() -> list[list[str]]:
     from mtqa.io import read_inputs
     from mtqa.segment import segment_article
 
-    out = []
-    for art in read_inputs([ROOT / "data" / "samples"]):
-        out += [s.text for s in segment_article(art).segments if s.kind == "body"]
-    return out
-
-
-def naive(lm, sentences: list[str]) -> list[np.ndarray]:
-    """What a first attempt looks like: one sentence at a time, full log-softmax over the vocabulary."""
-    from mtqa.lm.transformer import logprob_reference
-
-    return [logprob_reference(lm, s) for s in sentences]
+    return [
+        [" ".join(s.text.split()) for s in segment_article(art).segments if s.kind == "body"]
+        for art in read_inputs([ROOT / "data" / "samples"])
+    ]
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sentences", type=int, default=0, help="use only the first N sentences (0: all)")
-    ap.add_argument("--benchmarks", type=Path, default=None, help="score MQM dev targets from this folder")
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--model", default=None)
-    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    ap.add_argument("--onnx", action="store_true",
-                    help="also time the ONNX Runtime backend on the same sentences (exports once, minutes)")
-    args = ap.parse_args()
+def documents(articles: list[list[str]], every: int):
+    from mtqa.lm.passages import passages
 
-    from mtqa.lm import make_scorer
+    return [p.document for units in articles for p in passages(units, every=every)]
 
-    if args.benchmarks:
-        from mtqa.evaluate import load_mqm
 
-        sentences = [" ".join(it.target.split()) for it in load_mqm(args.benchmarks, "dev")]
-    else:
-        sentences = sample_sentences()
-    if args.sentences:
-        sentences = sentences[: args.sentences]
-    lm = make_scorer(args.model, threads=args.threads)
-    n_tokens = sum(len(ids) for ids, _ in lm.tokenize(sentences))
-    lm.score(sentences[:4])  # warm-up: first-call allocations are not what a long run pays
-
-    rss0 = peak_rss_mb()
-    t0 = time.perf_counter()
-    ref = naive(lm, sentences)
-    t_naive = time.perf_counter() - t0
-    rss_naive = peak_rss_mb()
-    t0 = time.perf_counter()
-    ours = lm.score(sentences)
-    t_ours = time.perf_counter() - t0
-    rss_ours = peak_rss_mb()
-    # what mtqa score runs by default: each sentence conditioned on 32 tokens of the one before it
-    t0 = time.perf_counter()
-    lm.score(sentences, contexts=["", *sentences[:-1]], context_tokens=32)
-    t_ctx = time.perf_counter() - t0
-    diff = max(float(np.abs(a - b.logprob).max()) for a, b in zip(ref, ours, strict=True) if len(a))
-    onnx = None
-    if args.onnx:
-        onnx_lm = make_scorer(args.model, threads=args.threads, backend="onnx")
-        onnx_lm.score(sentences[:4])
-        t0 = time.perf_counter()
-        got = onnx_lm.score(sentences)
-        t_onnx = time.perf_counter() - t0
-        onnx = {"seconds": round(t_onnx, 2), "tokens_per_s": round(n_tokens / t_onnx, 1),
-                "sentences_per_s": round(len(sentences) / t_onnx, 2),
-                "share_of_fp32_limit": round(n_tokens / t_onnx / FP32_LIMIT_TOKENS_PER_S, 3),
-                "peak_rss_mb": round(peak_rss_mb()), "speedup_vs_naive": round(t_naive / t_onnx, 2),
-                "max_abs_logprob_diff_vs_naive": max(float(np.abs(a - b.logprob).max())
-                                                     for a, b in zip(ref, got, strict=True) if len(a))}
-
+def plain_forward(lm, articles: list[list[str]], max_tokens: int, batch_tokens: int) -> None:
+    """The ceiling: each article as one token sequence through ``model(...)``, length-sorted padded batches."""
     import torch
 
-    rows = {
-        "model": lm.signature, "threads": torch.get_num_threads(), "sentences": len(sentences), "tokens": n_tokens,
-        "naive": {"seconds": round(t_naive, 2), "tokens_per_s": round(n_tokens / t_naive, 1),
-                  "sentences_per_s": round(len(sentences) / t_naive, 2),
-                  "share_of_fp32_limit": round(n_tokens / t_naive / FP32_LIMIT_TOKENS_PER_S, 3),
-                  "peak_rss_mb": round(max(rss0, rss_naive))},
-        "mtqa": {"seconds": round(t_ours, 2), "tokens_per_s": round(n_tokens / t_ours, 1),
-                 "sentences_per_s": round(len(sentences) / t_ours, 2),
-                 "share_of_fp32_limit": round(n_tokens / t_ours / FP32_LIMIT_TOKENS_PER_S, 3),
-                 "peak_rss_mb": round(rss_ours)},
-        "mtqa_with_context": {"seconds": round(t_ctx, 2), "tokens_per_s": round(n_tokens / t_ctx, 1),
-                              "sentences_per_s": round(len(sentences) / t_ctx, 2)},
-        "speedup": round(t_naive / t_ours, 2),
-        "max_abs_logprob_diff": diff,
-        "onnx": onnx,
+    seqs = []
+    for units in articles:
+        ids = [t for ids, _ in lm.tokenize([" ".join(units)]) for t in ids]
+        seqs += [[lm.prefix_id, *ids[k : k + max_tokens - 1]] for k in range(0, len(ids), max_tokens - 1)]
+    seqs.sort(key=len)
+    with torch.inference_mode():
+        start = 0
+        while start < len(seqs):
+            end = start + 1
+            while end < len(seqs) and len(seqs[end]) * (end - start + 1) <= batch_tokens:
+                end += 1
+            width = len(seqs[end - 1])
+            ids = torch.full((end - start, width), lm.pad_id, dtype=torch.long)
+            attn = torch.zeros_like(ids)
+            for row, s in enumerate(seqs[start:end]):
+                ids[row, : len(s)] = torch.tensor(s)
+                attn[row, : len(s)] = 1
+            lm.model(input_ids=ids, attention_mask=attn).logits  # noqa: B018 - the work being timed
+            start = end
+
+
+def timed(fn) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def flat(doc_scores) -> np.ndarray:
+    return np.concatenate([s.logprob for scores in doc_scores for s in scores if s is not None])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--benchmarks", type=Path, default=None, help="default: ../shared/benchmarks when found")
+    ap.add_argument("--samples", action="store_true", help="the bundled samples instead of MQM test articles")
+    ap.add_argument("--articles", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--max-tokens", type=int, default=512)
+    ap.add_argument("--batch-tokens", type=int, default=None)
+    ap.add_argument("--every", type=int, default=None, help="passage size (default: mtqa's PASSAGE_UNITS)")
+    ap.add_argument("--precision", nargs="*", default=[], help="also time these precisions (bf16, fp16)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--onnx", action="store_true", help="also time the ONNX Runtime backend (exports once)")
+    ap.add_argument("--no-naive", action="store_true", help="skip the naive loop (slow)")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = ap.parse_args()
+
+    from mtqa.evaluate import default_benchmark_dir
+    from mtqa.lm import make_scorer
+    from mtqa.lm.passages import PASSAGE_UNITS
+    from mtqa.lm.transformer import logprob_reference
+
+    every = PASSAGE_UNITS if args.every is None else args.every
+    bench = args.benchmarks or default_benchmark_dir()
+    articles = sample_articles() if args.samples or bench is None else mqm_articles(bench, "test", args.articles)
+    sentences = [s for units in articles for s in units]
+    opts = {"max_tokens": args.max_tokens, "batch_tokens": args.batch_tokens, "threads": args.threads}
+    lm = make_scorer(args.model, device=args.device, **opts)
+    docs = documents(articles, every)
+    lm.score_documents(docs[:2])  # warm-up: the model loads, first-call allocations happen
+    units = [(" " if i else "") + u for units in articles for i, u in enumerate(units)]
+    n_tokens = sum(len(ids) for ids, _ in lm.tokenize(units))  # each article token once, as the scorer reads it
+    import torch
+
+    rows: dict = {
+        "model": lm.signature,
+        "threads": torch.get_num_threads(),
+        "articles": len(articles),
+        "sentences": len(sentences),
+        "tokens": n_tokens,
+        "every": every,
     }
+
+    def row(seconds: float, **extra) -> dict:
+        return {
+            "seconds": round(seconds, 2),
+            "tokens_per_s": round(n_tokens / seconds, 1),
+            "sentences_per_s": round(len(sentences) / seconds, 2),
+            "peak_rss_mb": round(peak_rss_mb()),
+            **extra,
+        }
+
+    if not args.no_naive:
+        t, _ = timed(lambda: [logprob_reference(lm, s) for s in sentences])
+        rows["naive"] = row(t)
+    batch_tokens = lm.batch_tokens
+    t_plain, _ = timed(lambda: plain_forward(lm, articles, args.max_tokens, batch_tokens))
+    rows["plain_forward"] = row(t_plain)
+    t_mtqa, ref = timed(lambda: lm.score_documents(docs))
+    rows["mtqa"] = row(t_mtqa, share_of_plain_forward=round(t_plain / t_mtqa, 3))
+    ref_lp = flat(ref)
+    contexts = [c for units in articles for c in ["", *units[:-1]]]
+    t, _ = timed(lambda: lm.score(sentences, contexts=contexts, context_tokens=32))
+    rows["mtqa_previous_sentence"] = row(t)
+    others = [(f"mtqa_{p}", make_scorer(args.model, device=args.device, precision=p, **opts)) for p in args.precision]
+    if args.onnx:
+        others.append(("mtqa_onnx", make_scorer(args.model, backend="onnx", **opts)))
+    for name, scorer in others:
+        scorer.score_documents(docs[:2])
+        t, got = timed(lambda s=scorer: s.score_documents(docs))
+        diff = np.abs(flat(got) - ref_lp)
+        rows[name] = row(
+            t,
+            share_of_plain_forward=round(t_plain / t, 3),
+            max_abs_logprob_diff=float(diff.max()),
+            mean_abs_logprob_diff=float(diff.mean()),
+        )
+    if "naive" in rows:
+        for name in [k for k in rows if k.startswith("mtqa")]:
+            rows[name]["speedup_vs_naive"] = round(rows["naive"]["seconds"] / rows[name]["seconds"], 2)
     text = json.dumps(rows, indent=1)
     print(text)
     if args.json:

