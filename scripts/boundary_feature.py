@@ -52,6 +52,7 @@ from mtqa.evaluate import (
 )
 from mtqa.lm import cache_dir
 from mtqa.lm.transformer import TransformerScorer
+from mtqa.lm.windows import layout
 
 OUT_DIR = Path("/tmp/boundary")
 EXAMPLE = ("The ministry said it would safeguard Russia's sovereign rights and development The people of "
@@ -66,11 +67,18 @@ CANDIDATES = ("max_lp_period", "max_period_gain", "max_period_gain_fused", "n_pe
 def punct_ids(lm: TransformerScorer) -> list[int]:
     ids = []
     for p in PUNCT:
-        enc = lm.tokenizer(p, add_special_tokens=False)["input_ids"]
+        enc = lm.tokenize([p])[0][0]
         if len(enc) != 1:
             raise SystemExit(f"{p!r} is not a single token here ({enc})")
         ids.append(enc[0])
     return ids
+
+
+def _pieces(lm: TransformerScorer, ids: list[int], ctx: list[int]) -> list[tuple[list[int], int, int]]:
+    """The scorer's windows over context + sentence: (input ids, first counted position, token offset)."""
+    stream = [*ctx, *ids]
+    return [([lm.prefix_id, *stream[w.start : w.end]], 1 + w.first - w.start, w.first - len(ctx))
+            for w in layout(len(ctx), [len(ctx), len(stream)], lm.max_tokens)]
 
 
 def boundary_scores(lm: TransformerScorer, sentences: list[str], contexts: list[str], context_tokens: int = 32,
@@ -79,10 +87,9 @@ def boundary_scores(lm: TransformerScorer, sentences: list[str], contexts: list[
     position, conditioned as TransformerScorer.score conditions it (same windows, same context tokens)."""
     tokenized = lm.tokenize(sentences)
     ctx_ids = [ids[-context_tokens:] if context_tokens else [] for ids, _ in lm.tokenize([c or "" for c in contexts])]
-    overlap = min(64, lm.max_tokens // 4)
     cols = torch.tensor(punct_ids(lm))
     out = [np.zeros((len(ids), 1 + len(PUNCT)), dtype=np.float32) for ids, _ in tokenized]
-    pieces = [(i, *p) for i, (ids, _) in enumerate(tokenized) if ids for p in lm._pieces(ids, overlap, ctx_ids[i])]
+    pieces = [(i, *p) for i, (ids, _) in enumerate(tokenized) if ids for p in _pieces(lm, ids, ctx_ids[i])]
     pieces.sort(key=lambda p: len(p[1]))
     head = lm.model.get_output_embeddings()
     t0, done, start, next_report = time.time(), 0, 0, 200
