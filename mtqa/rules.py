@@ -11,7 +11,6 @@ any of them. Word lists and thresholds live in ``data/rules/`` so they can be tu
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -880,17 +879,9 @@ def apply_article_rules(
     return [f for rule in ARTICLE_RULES for f in rule.find(text, title, spans)]
 
 
-@lru_cache(maxsize=1)
-def _data_hash() -> str:
-    """sha1 (8 hex digits) over the rule data files, so a changed word list changes the signature."""
-    h = hashlib.sha1()
-    for entry in sorted((files("mtqa.data") / "rules").iterdir(), key=lambda p: p.name):
-        if entry.is_file():
-            h.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
-    return h.hexdigest()[:8]
-
-
-def rules_signature() -> str:
+def signature() -> str:
     """'rules:fused-sentence@1,...|data:<sha1-8>': which rules and data produced a set of findings."""
+    from mtqa import datafiles
+
     codes = ",".join(f"{r.code}@{r.version}" for r in [*SENTENCE_RULES, *ARTICLE_RULES])
-    return f"rules:{codes}|data:{_data_hash()}"
+    return f"rules:{codes}|data:{datafiles.digest(datafiles.folder('rules'))}"

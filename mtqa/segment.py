@@ -21,6 +21,8 @@ MAX_TITLE_WORDS = 25
 #: sentencex is fed at most this many characters at a time, so a huge line without breaks stays bounded.
 SPLIT_CHUNK = 20_000
 
+SEGMENT_VERSION = "1"
+
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 
 
@@ -99,3 +101,12 @@ def segment_article(article: Article) -> Layout:
             paragraph_of[len(segments)] = (start, end)
             segments.append(Segment(len(segments), "body", text[a:z], a, z))
     return Layout(segments, paragraph_of, title)
+
+
+def signature() -> str:
+    """The segmenter's version, sentencex's and the boilerplate patterns' hash: all change which segments exist."""
+    from importlib.metadata import version
+
+    from mtqa import datafiles
+
+    return f"segment:{SEGMENT_VERSION}|sentencex:{version('sentencex')}|data:{datafiles.digest(['boilerplate.tsv'])}"

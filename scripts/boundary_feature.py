@@ -38,9 +38,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from mtqa.engine import Pipeline, Settings, _context_key, _normalise, unit_findings
 
 from mtqa.calibrate import FEATURES, feature_vector
-from mtqa.engine import Pipeline, Settings, _context_key, _normalise, unit_findings
 from mtqa.evaluate import (
     average_precision,
     default_benchmark_dir,

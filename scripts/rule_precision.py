@@ -16,8 +16,8 @@ from collections import Counter
 from pathlib import Path
 
 from mtqa import rules
-from mtqa.engine import unit_findings
 from mtqa.evaluate import MQM_DIR, default_benchmark_dir, is_garbled
+from mtqa.pipeline import unit_findings
 
 
 def main() -> int:

@@ -103,7 +103,7 @@ def test_registry_codes_are_unique_and_well_formed():
 
 
 def test_signature_names_every_rule_and_data_hash():
-    sig = rules.rules_signature()
+    sig = rules.signature()
     assert sig.startswith("rules:fused-sentence@1,repeated-phrase@2,repetition-loop@1,")
     assert "headline-damage@1" in sig
     assert re.search(r"\|data:[0-9a-f]{8}$", sig)
