@@ -336,7 +336,13 @@ def _enumeration(
     cases in Minhou'; 'the armed wing of Hamas ... the armed wing of Fatah'), or every copy opens a clause
     ('to thwart every game of ..., to thwart every game that ...'; not for back-to-back loops)."""
     for side in (-1, length):
-        slots = [words[i + side].group() for i in firsts if 0 <= i + side < len(words)]
+        slots = []
+        for i in firsts:
+            k = i + side
+            while side > 0 and k + 1 < len(words) and words[k].group().lower() in ("the", "a", "an"):
+                k += 1  # 'the armed wing of the Islamic Jihad': the slot is the name after the article
+            if 0 <= k < len(words):
+                slots.append(words[k].group())
         if len(slots) == len(firsts) and all(_is_slot(w) for w in slots) and len(set(slots)) > 1:
             return True
     return anaphora and all(_clause_start(ctx.text, words, i, ctx.start) for i in firsts)
@@ -762,8 +768,9 @@ class MissingVerb(SentenceRule):
     marker at the start, starting in upper case and not in the middle of a sentence broken by the layout
     (``_starts_mid_sentence``) or after an abbreviation. A sentence passes
     when the tagger finds any verb other than a gerund (VB, VBD, VBN, VBP, VBZ, MD): the tagger takes a
-    past tense for a participle now and then, so counting participles keeps the rule precise. The span is
-    the whole sentence: the damage is an absence.
+    past tense for a participle now and then, so counting participles keeps the rule precise; a plural noun
+    between a noun and an object ('the line links Kunming') is taken for the verb it is. The span is the
+    whole sentence: the damage is an absence.
     """
 
     code = "missing-verb"
@@ -776,6 +783,21 @@ class MissingVerb(SentenceRule):
     _cheap_verb = re.compile(
         r"\b(?:is|are|was|were|has|have|had|will|would|can|could|should|must|may|might|said|says|did|does)\b", re.I
     )
+
+    @staticmethod
+    def _verb_read_as_plural(tagged: list[tuple[str, str]]) -> bool:
+        """'The new line links Kunming with ...': a plural noun (NNS) right after a noun and right before an
+        object (determiner, name, number, pronoun) is a verb the greedy tagger read as a noun."""
+        for i in range(1, len(tagged) - 1):
+            word, tag = tagged[i]
+            if (
+                tag == "NNS"
+                and word.endswith("s")
+                and tagged[i - 1][1] in ("NN", "NNP")
+                and tagged[i + 1][1] in ("DT", "PRP$", "PRP", "NNP", "NNPS", "CD")
+            ):
+                return True
+        return False
 
     def find(self, ctx: SentenceContext) -> list[Finding]:
         sentence = ctx.sentence.strip()
@@ -792,7 +814,8 @@ class MissingVerb(SentenceRule):
             or len(self._lower_word.findall(sentence)) < MISSING_VERB_MIN_LOWER_WORDS
         ):
             return []
-        if any(tag in self._verb_tags for _word, tag in pos_tags(sentence)):
+        tagged = pos_tags(sentence)
+        if any(tag in self._verb_tags for _word, tag in tagged) or self._verb_read_as_plural(tagged):
             return []
         s, e = ctx.start, ctx.end
         while s < e and ctx.text[s].isspace():
@@ -974,14 +997,19 @@ class GluedWords(SentenceRule):
 
 class AddresseeLeak(SentenceRule):
     """'your country', 'you all' in reporting outside quotes: MT of a letter or speech kept its
-    second person. Inside quotation marks such phrases are normal."""
+    second person. Inside quotation marks such phrases are normal, and so is a letter's salutation on its
+    own ('Your Excellency:')."""
 
     code = "addressee-leak"
     severity: Severity = "major"
+    version = "2"
     message = "Second-person phrase outside quotes: the report addresses someone it should only quote"
     _re = re.compile(rf"(?<![\w-])(?:{_alternation(ADDRESSEE_PHRASES)})(?![\w-])", re.IGNORECASE)
+    _salutation = re.compile(r"\s*(?:\S+\s+){0,3}\S+[:,]\s*$")  # 'Your Excellency:' opening a letter
 
     def find(self, ctx: SentenceContext) -> list[Finding]:
+        if self._salutation.fullmatch(ctx.sentence):
+            return []
         flags: list[bool] | None = None
         found = []
         for m in self._re.finditer(ctx.text, ctx.start, ctx.end):

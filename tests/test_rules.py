@@ -753,6 +753,7 @@ def test_missing_verb_positive():
         "Build high-quality wireless networks in every district of the city.",  # an imperative
         "It's like a hobby to me and to my friends.",  # a verb in a clitic
         "Chinese-made batteries and German machine tools in the new factory",  # a caption: no final full stop
+        "The 300-km railway links Dali with the border town, passing through three counties.",  # tagger: NNS
     ],
 )
 def test_missing_verb_near_miss(sentence):
@@ -782,3 +783,9 @@ def test_non_word_positive():
 )
 def test_non_word_near_miss(sentence):
     assert hits(sentence, "non-word") == []
+
+
+def test_addressee_leak_skips_a_salutation():
+    assert hits("Your Excellency:", "addressee-leak") == []
+    assert hits("Your Excellency, the talks went well and we thank your country.", "addressee-leak") == [
+        "Your Excellency", "your country"]
