@@ -263,9 +263,7 @@ class ArticleRule:
     message: str = ""
     version: str = "1"
 
-    def find(
-        self, text: str, title: tuple[int, int] | None, sentences: list[tuple[int, int]]
-    ) -> list[ArticleFinding]:
+    def find(self, text: str, title: tuple[int, int] | None, sentences: list[tuple[int, int]]) -> list[ArticleFinding]:
         raise NotImplementedError
 
 
@@ -433,7 +431,8 @@ class RepetitionLoop(SentenceRule):
             (run[1], run[-1])
             for gram_runs in runs.values()
             for run in gram_runs
-            if len(run) >= 3 and RepeatedPhrase._meaningful(words[run[0] : run[0] + n])
+            if len(run) >= 3
+            and RepeatedPhrase._meaningful(words[run[0] : run[0] + n])
             and not _enumeration(ctx, words, run, n, anaphora=False)
         ]
         if not loops:
@@ -550,7 +549,8 @@ class LowercaseStart(SentenceRule):
         if self._before_ok.search(ctx.text, max(0, ctx.start - 20), ctx.start) or self._layout(ctx, m.start(1)):
             return []
         if ctx.text[m.start() : m.start(1)].strip().startswith("(") and ctx.text[ctx.start : ctx.end].rstrip(
-            ".").endswith(")"):
+            "."
+        ).endswith(")"):
             return []  # a wholly bracketed aside, such as a photo credit
         start = m.start(1)
         return [self._at(start, start + len(word.group()))]
@@ -718,10 +718,20 @@ class _Tagger:
             if not tag:
                 c = i + 2
                 feats = (
-                    "bias", f"i suffix {word[-3:]}", f"i pref1 {word[0]}", f"i-1 tag {prev}", f"i-2 tag {prev2}",
-                    f"i tag+i-2 tag {prev} {prev2}", f"i word {context[c]}", f"i-1 tag+i word {prev} {context[c]}",
-                    f"i-1 word {context[c - 1]}", f"i-1 suffix {context[c - 1][-3:]}", f"i-2 word {context[c - 2]}",
-                    f"i+1 word {context[c + 1]}", f"i+1 suffix {context[c + 1][-3:]}", f"i+2 word {context[c + 2]}",
+                    "bias",
+                    f"i suffix {word[-3:]}",
+                    f"i pref1 {word[0]}",
+                    f"i-1 tag {prev}",
+                    f"i-2 tag {prev2}",
+                    f"i tag+i-2 tag {prev} {prev2}",
+                    f"i word {context[c]}",
+                    f"i-1 tag+i word {prev} {context[c]}",
+                    f"i-1 word {context[c - 1]}",
+                    f"i-1 suffix {context[c - 1][-3:]}",
+                    f"i-2 word {context[c - 2]}",
+                    f"i+1 word {context[c + 1]}",
+                    f"i+1 suffix {context[c + 1][-3:]}",
+                    f"i+2 word {context[c + 2]}",
                 )
                 scores: dict[str, float] = defaultdict(float)
                 for feat in feats:
@@ -1103,9 +1113,7 @@ class InconsistentName(ArticleRule):
     #: near-identical spellings are compared only for names at least this long (letters, no spaces)
     NEAR_NAME_MIN_CHARS = 14
 
-    def find(
-        self, text: str, title: tuple[int, int] | None, sentences: list[tuple[int, int]]
-    ) -> list[ArticleFinding]:
+    def find(self, text: str, title: tuple[int, int] | None, sentences: list[tuple[int, int]]) -> list[ArticleFinding]:
         forms: dict[str, list[str]] = {}  # key -> surfaces in order of first appearance
         run_ends: dict[str, str] = {}  # key -> first surface of each run ending of 2+ words
         body_lower: set[str] = set()
@@ -1175,9 +1183,7 @@ class HeadlineDamage(ArticleRule):
     #: a headline cannot end with an article, a conjunction or a possessive determiner
     _dangling = frozenset({"the", "and", "or", "but", "nor", "its", "their", "our", "my", "your"})
 
-    def find(
-        self, text: str, title: tuple[int, int] | None, sentences: list[tuple[int, int]]
-    ) -> list[ArticleFinding]:
+    def find(self, text: str, title: tuple[int, int] | None, sentences: list[tuple[int, int]]) -> list[ArticleFinding]:
         if title is None:
             return []
         s, e = title
@@ -1189,8 +1195,8 @@ class HeadlineDamage(ArticleRule):
         misused += list(self._doublet_as_verb.finditer(headline))
         if misused:
             reasons.append(f"non-verb used as a verb ({misused[0].group()})")
-        reasons += [f"sentences run together at '{text[f.start:f.end]}'" for f in _FUSED.find(ctx)]
-        reasons += [f"untranslated text '{text[f.start:f.end]}'" for f in _UNTRANSLATED.find(ctx)]
+        reasons += [f"sentences run together at '{text[f.start : f.end]}'" for f in _FUSED.find(ctx)]
+        reasons += [f"untranslated text '{text[f.start : f.end]}'" for f in _UNTRANSLATED.find(ctx)]
         words = self._tail.sub("", headline).split()
         last = words[-1] if words else ""
         if last.lower() in self._dangling or last in ("a", "an"):  # 'Vitamin A' is fine
@@ -1248,9 +1254,7 @@ def apply_sentence_rules(
     return out
 
 
-def apply_article_rules(
-    text: str, title: tuple[int, int] | None, spans: list[tuple[int, int]]
-) -> list[ArticleFinding]:
+def apply_article_rules(text: str, title: tuple[int, int] | None, spans: list[tuple[int, int]]) -> list[ArticleFinding]:
     """Findings of every article rule for one article (title span may be None)."""
     return [f for rule in ARTICLE_RULES for f in rule.find(text, title, spans)]
 

@@ -114,8 +114,12 @@ def load_segments(folder: Path, units: list[Unit]) -> list[Unit]:
             over = [u for u in labelled if min(u.end, seg.end) - max(u.start, seg.start) >= 1]
             garbled = [u for u in over if u.label["garbled"]]
             sure = [u for u in garbled if not u.label["unsure"]]
-            label = {"garbled": bool(garbled), "unsure": not sure, "note": "",
-                     "kinds": sorted({k for u in sure for k in u.label["kinds"]})}
+            label = {
+                "garbled": bool(garbled),
+                "unsure": not sure,
+                "note": "",
+                "kinds": sorted({k for u in sure for k in u.label["kinds"]}),
+            }
             unit = Unit(case, label, text, seg.start, seg.end)
             unit.para = layout.paragraph_of[seg.index]
             out.append(unit)
@@ -136,20 +140,24 @@ def run_rules(units: list[Unit]) -> None:
             u.found.setdefault(f.code, u.text[f.start : f.end])
 
 
-def print_table(units: list[Unit]) -> None:
+def print_table(units: list[Unit], union: list[str] | None = None) -> None:
     codes = [r.code for r in rules.SENTENCE_RULES]
     severity = {r.code: r.severity for r in rules.SENTENCE_RULES}
     status = Counter(u.status for u in units)
     n_native = sum(u.native for u in units)
-    print(f"{len(units)} units: {status['sure']} sure garbled, {status['unsure']} unsure garbled, "
-          f"{status['clean']} clean; {n_native} in native controls")
+    print(
+        f"{len(units)} units: {status['sure']} sure garbled, {status['unsure']} unsure garbled, "
+        f"{status['clean']} clean; {n_native} in native controls"
+    )
     print(rules.rules_signature())
     print()
     print("| rule | severity | fires | sure garbled | unsure garbled | clean | precision | native fires |")
     print("|---|---|---|---|---|---|---|---|")
-    rows = [*codes, "(any major)", "(any rule)"]
+    rows = [*codes, "(any major)", "(any rule)", *(["(any of --union)"] if union else [])]
     for code in rows:
-        if code == "(any major)":
+        if code == "(any of --union)":
+            hit = [u for u in units if set(union or []) & set(u.found)]
+        elif code == "(any major)":
             hit = [u for u in units if any(severity[c] == "major" for c in u.found)]
         elif code == "(any rule)":
             hit = [u for u in units if u.found]
@@ -158,8 +166,10 @@ def print_table(units: list[Unit]) -> None:
         c = Counter(u.status for u in hit)
         prec = f"{c['sure'] / (c['sure'] + c['clean']):.2f}" if c["sure"] + c["clean"] else "-"
         sev = severity.get(code, "")
-        print(f"| `{code}` | {sev} | {len(hit)} | {c['sure']} | {c['unsure']} | {c['clean']} | {prec} "
-              f"| {sum(u.native for u in hit)} |")
+        print(
+            f"| `{code}` | {sev} | {len(hit)} | {c['sure']} | {c['unsure']} | {c['clean']} | {prec} "
+            f"| {sum(u.native for u in hit)} |"
+        )
     print()
     print("Sure garbled units that no rule catches, by kind (a unit can have several kinds):")
     print("| kind | sure garbled | caught by a rule | caught by a major rule | missed |")
@@ -181,7 +191,7 @@ def print_details(units: list[Unit], codes: list[str]) -> None:
         print(f"\n## {code}")
         for u in units:
             if code in u.found:
-                print(f"- [{u.status}] {u.case}: «{u.found[code]}» in: {u.text[u.start:u.end][:300]!r}")
+                print(f"- [{u.status}] {u.case}: «{u.found[code]}» in: {u.text[u.start : u.end][:300]!r}")
 
 
 def print_misses(units: list[Unit], kinds: list[str]) -> None:
@@ -189,15 +199,25 @@ def print_misses(units: list[Unit], kinds: list[str]) -> None:
         print(f"\n## missed sure garbled units of kind {kind}")
         for u in units:
             if u.status == "sure" and kind in u.label["kinds"] and not u.found:
-                print(f"- {u.case}: {u.text[u.start:u.end][:300]!r}  ({u.label['note'][:120]})")
+                print(f"- {u.case}: {u.text[u.start : u.end][:300]!r}  ({u.label['note'][:120]})")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("bench", type=Path, nargs="?", default=None)
     ap.add_argument("--details", nargs="*", default=[], metavar="CODE", help="list the units a rule fires on")
-    ap.add_argument("--segmented", action="store_true",
-                    help="check the engine's body sentences (mtqa.segment) instead of the labelled units")
+    ap.add_argument(
+        "--segmented",
+        action="store_true",
+        help="check the engine's body sentences (mtqa.segment) instead of the labelled units",
+    )
+    ap.add_argument(
+        "--union",
+        nargs="*",
+        default=[],
+        metavar="CODE",
+        help="add a row for units that any of these rules fires on (a candidate flag policy)",
+    )
     ap.add_argument("--misses", nargs="*", default=[], metavar="KIND", help="list missed sure garbled units")
     args = ap.parse_args()
     folder = bench_folder(args.bench)
@@ -207,7 +227,7 @@ def main() -> int:
     if args.segmented:
         units = load_segments(folder, units)
     run_rules(units)
-    print_table(units)
+    print_table(units, args.union)
     print_details(units, args.details)
     print_misses(units, args.misses)
     return 0

@@ -11,7 +11,7 @@ from mtqa.rules import SentenceContext
 from mtqa.types import Finding
 
 MISSION_FRAGMENT = (
-    'adding that "in order to safeguard Russia\'s sovereign rights and development The people of your '
+    "adding that \"in order to safeguard Russia's sovereign rights and development The people of your "
     "country express their full support and solidarity to the people of your country who are united in the "
     'sacred cause of defending the motherland"'
 )
@@ -138,8 +138,11 @@ def test_fluent_article_has_no_findings():
     )
     title = (0, text.index("\n"))
     body_start = title[1] + 1
-    sentences = [(m.start() + body_start, m.end() + body_start)
-                 for m in re.finditer(r"[^.\n]+?(?:\.(?:\u201d)?|$)", text[body_start:]) if m.group().strip()]
+    sentences = [
+        (m.start() + body_start, m.end() + body_start)
+        for m in re.finditer(r"[^.\n]+?(?:\.(?:\u201d)?|$)", text[body_start:])
+        if m.group().strip()
+    ]
     sentences = [(s + len(text[s:e]) - len(text[s:e].lstrip()), e) for s, e in sentences]
     assert run(text, spans=sentences) == []
     assert rules.apply_article_rules(text, title, sentences) == []
@@ -492,8 +495,12 @@ def _article(title: str, body: list[str]) -> tuple[str, tuple[int, int], list[tu
 def test_inconsistent_name_positive():
     text, title, spans = _article(
         "North Korea fires missile",
-        ["Kim Jong-un watched the launch.", "Officials said Kim Jong Un was pleased.",
-         "President Xi Jinping called for calm.", "Xi Jin-ping spoke by phone."],
+        [
+            "Kim Jong-un watched the launch.",
+            "Officials said Kim Jong Un was pleased.",
+            "President Xi Jinping called for calm.",
+            "Xi Jin-ping spoke by phone.",
+        ],
     )
     found = rules.apply_article_rules(text, title, spans)
     messages = [f.message for f in found if f.code == "inconsistent-name"]
@@ -527,8 +534,11 @@ def test_inconsistent_name_negative():
     # different people, and a demonym next to the country name, are not misspellings
     text, title, spans = _article(
         "Seoul summit",
-        ["Kim Jong Un is the son of Kim Jong Il.", "South Korean President Yoon spoke.",
-         "The South Korea President Yoon visit ended."],
+        [
+            "Kim Jong Un is the son of Kim Jong Il.",
+            "South Korean President Yoon spoke.",
+            "The South Korea President Yoon visit ended.",
+        ],
     )
     assert rules.apply_article_rules(text, title, spans) == []
 
@@ -576,18 +586,24 @@ def test_no_title_no_headline_finding():
 
 # ------------------------------------------------------------------------------------ repetition-loop
 def test_repetition_loop_fires_on_three_or_more_copies():
-    s = ("The two remaining products are the only one of the Chinese bank's financial products, the Chinese "
-         "bank's financial products, the Chinese bank's financial products, the Chinese bank's financial products.")
+    s = (
+        "The two remaining products are the only one of the Chinese bank's financial products, the Chinese "
+        "bank's financial products, the Chinese bank's financial products, the Chinese bank's financial products."
+    )
     spans = hits(s, "repetition-loop")
     assert len(spans) == 1 and "Chinese bank's financial products, the Chinese bank's" in spans[0]
     assert spans[0].endswith("financial products")
 
 
 def test_repetition_loop_ignores_two_copies_and_filler():
-    assert hits("The people of your country support the people of your country in the cause.",
-                "repetition-loop") == []
-    assert hits("Exports rose 3 percent of the total, 4 percent of the total in May and 5 percent of the total "
-                "in June.", "repetition-loop") == []
+    assert hits("The people of your country support the people of your country in the cause.", "repetition-loop") == []
+    assert (
+        hits(
+            "Exports rose 3 percent of the total, 4 percent of the total in May and 5 percent of the total in June.",
+            "repetition-loop",
+        )
+        == []
+    )
 
 
 def test_unbalanced_quotes_ignores_a_lone_quote_unit():
@@ -604,8 +620,10 @@ def test_unbalanced_quotes_ignores_a_lone_quote_unit():
         ("The flood killed 1,200 The government declared a state of emergency.", "1,200 The"),
         ("Two workers were hurt at the plant (Lyon) The police are investigating the cause.", ") The"),
         ("Nine were missing and 40 were dead A total of 3,000 homes were damaged.", "dead A"),
-        ("Hanoi opens new metro line The city's transport department said trains would run every ten minutes.",
-         "line The"),
+        (
+            "Hanoi opens new metro line The city's transport department said trains would run every ten minutes.",
+            "line The",
+        ),
     ],
 )
 def test_fused_sentence_scraped_shapes(sentence, span):
@@ -670,11 +688,17 @@ def test_untranslated_leaves_bullets_and_non_english_lines_alone():
     assert hits("\u30fbOpening hours are from 9 am to 5 pm on weekdays.", "untranslated") == []
     assert hits("\u3007 People aged 65 and over can book from Monday.", "untranslated") == []
     # a line that is mostly Japanese: a quoted source headline, not English with words left in it
-    assert hits("\u300c\u9996\u76f8\u306f\u6765\u9031\u30bd\u30a6\u30eb\u3092\u8a2a\u554f\u3059\u308b\u300d "
-                "reports say", "untranslated") == []
+    assert (
+        hits(
+            "\u300c\u9996\u76f8\u306f\u6765\u9031\u30bd\u30a6\u30eb\u3092\u8a2a\u554f\u3059\u308b\u300d reports say",
+            "untranslated",
+        )
+        == []
+    )
     # words left in English prose are still found, wherever they are
-    assert hits("The plan was approved by the \u4eba\u6c11\u4ee3\u8868\u5927\u4f1a on Monday.",
-                "untranslated") == ["\u4eba\u6c11\u4ee3\u8868\u5927\u4f1a"]
+    assert hits("The plan was approved by the \u4eba\u6c11\u4ee3\u8868\u5927\u4f1a on Monday.", "untranslated") == [
+        "\u4eba\u6c11\u4ee3\u8868\u5927\u4f1a"
+    ]
 
 
 def test_lowercase_start_explained_by_layout():
@@ -728,16 +752,20 @@ def test_repetition_rules_leave_enumerations_and_rhetoric_alone(sentence):
 
 
 def test_repetition_loop_ignores_a_list_with_a_shared_frame():
-    s = ("Cases were reported in the city: 1 case in Jinshan District, 3 cases in Minhou County, 1 case in "
-         "Gulou District, 2 cases in Cangshan District, 1 case in Mawei District and 1 case in Lianjiang County.")
+    s = (
+        "Cases were reported in the city: 1 case in Jinshan District, 3 cases in Minhou County, 1 case in "
+        "Gulou District, 2 cases in Cangshan District, 1 case in Mawei District and 1 case in Lianjiang County."
+    )
     assert hits(s, "repetition-loop") == []
     s2 = "They praised the flood control work, the flood control work, the flood control work of the city."
     assert hits(s2, "repetition-loop") == ["the flood control work, the flood control work"]
 
 
 def test_missing_verb_positive():
-    s = ("As the world's largest maker of solar panels in the global supply chain, Chinese-made batteries and "
-         "German machine tools.")
+    s = (
+        "As the world's largest maker of solar panels in the global supply chain, Chinese-made batteries and "
+        "German machine tools."
+    )
     assert hits(s, "missing-verb") == [s]
     s2 = "The smoke on the fire site monitors mobile laboratory of the Ministry of ecology of the region."
     assert hits(s2, "missing-verb") == [s2]
@@ -788,4 +816,6 @@ def test_non_word_near_miss(sentence):
 def test_addressee_leak_skips_a_salutation():
     assert hits("Your Excellency:", "addressee-leak") == []
     assert hits("Your Excellency, the talks went well and we thank your country.", "addressee-leak") == [
-        "Your Excellency", "your country"]
+        "Your Excellency",
+        "your country",
+    ]
