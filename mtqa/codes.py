@@ -1,11 +1,10 @@
 """The one registry of finding codes: what each code means, who reports it, and how much it weighs.
 
 Every code mtqa can report is a row of ``data/codes.tsv``: the producer (``rules``, ``langid``, ``io``,
-``reference``, ``policy``, ``gate``), whether it marks a span in a sentence or the article as a whole, its
-default severity, whether it flags its sentence by default (evidence that the English is broken, as opposed to a
-remark an editor may want to see), and the message editors read. Producers build their findings through
-:func:`finding` and :func:`article_finding`; the gate, SARIF and the config checker list codes from here, so a
-new code is added in one place.
+``reference``, ``policy``, ``gate``), its default severity, whether it flags its sentence by default (evidence
+that the English is broken, as opposed to a remark an editor may want to see), and the message editors read.
+Producers build their findings through :func:`finding` and :func:`article_finding`; the gate, SARIF and the
+config checker list codes from here, so a new code is added in one place.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from importlib.resources import files
 from mtqa.types import ArticleFinding, Finding, Severity
 
 _TSV = "codes.tsv"
-_COLUMNS = ["code", "producer", "scope", "severity", "flags", "message"]
+_COLUMNS = ["code", "producer", "severity", "flags", "message"]
 PRODUCERS = ("rules", "langid", "io", "reference", "policy", "gate")
 
 
@@ -28,7 +27,6 @@ class Code:
 
     code: str
     producer: str
-    scope: str  # "sentence": a span in a sentence (or the title); "article": the article as a whole
     severity: Severity
     flags: bool  # flags its sentence (or sends its article to review) under the default policy
     message: str
@@ -48,11 +46,11 @@ def parse(text: str) -> dict[str, Code]:
         cells = row.split("\t")
         if len(cells) != len(_COLUMNS):
             raise ValueError(f"{_TSV} row {n}: expected {len(_COLUMNS)} tab-separated cells, got {len(cells)}")
-        code, producer, scope, severity, flags, message = cells
-        if producer not in PRODUCERS or scope not in ("sentence", "article") or severity not in ("minor", "major") \
-                or flags not in ("yes", "no") or code in out:
+        code, producer, severity, flags, message = cells
+        if producer not in PRODUCERS or severity not in ("minor", "major") or flags not in ("yes", "no") \
+                or code in out:
             raise ValueError(f"{_TSV} row {n}: bad or duplicate row for {code!r}")
-        out[code] = Code(code, producer, scope, severity, flags == "yes", message)  # type: ignore[arg-type]
+        out[code] = Code(code, producer, severity, flags == "yes", message)  # type: ignore[arg-type]
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from mtqa import codes
 from mtqa.types import ArticleFinding, Finding, Segment
 
 MIN_SCORE = 0.8  # the detector's probability for the language
@@ -88,8 +89,8 @@ def article_language(body: list[Segment]) -> ArticleFinding | None:
     if found is None:
         return None
     lang, score = found
-    return ArticleFinding("not-english", f"Article is not in English: {language_name(lang)}, "
-                                         f"probability {score:.2f}; its sentences are not scored", "major")
+    return codes.article_finding("not-english", f"Article is not in English: {language_name(lang)}, "
+                                                f"probability {score:.2f}; its sentences are not scored", "major")
 
 
 def sentence_language(seg: Segment) -> Finding | None:
@@ -98,5 +99,6 @@ def sentence_language(seg: Segment) -> Finding | None:
     if found is None:
         return None
     lang, score = found
-    return Finding("not-english", f"Sentence is not in English: {language_name(lang)}, probability {score:.2f}",
-                   "major" if score >= MAJOR_SCORE else "minor", seg.start, seg.end)
+    return codes.finding("not-english", seg.start, seg.end,
+                         f"Sentence is not in English: {language_name(lang)}, probability {score:.2f}",
+                         "major" if score >= MAJOR_SCORE else "minor")

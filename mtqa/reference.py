@@ -22,7 +22,7 @@ from typing import Any
 
 from sacrebleu.metrics import BLEU, CHRF, TER
 
-from mtqa import langid
+from mtqa import codes, langid
 from mtqa.segment import segment_article
 from mtqa.text import truncate
 from mtqa.types import Article, ArticleFinding, Finding, Segment
@@ -32,13 +32,6 @@ ADDITION = "reference-addition"
 OMISSION = "reference-omission"
 NOT_ENGLISH = "reference-not-english"
 MISMATCH = "reference-mismatch"
-#: code -> (what it means, severity): every finding this module makes (the gate's known codes read it).
-CODES: dict[str, tuple[str, str]] = {
-    ADDITION: ("A sentence with no counterpart in the reference: possible addition", "minor"),
-    OMISSION: ("A reference sentence with no counterpart in the translation: possible omission", "minor"),
-    NOT_ENGLISH: ("The reference is not in English: no reference-based figures", "minor"),
-    MISMATCH: ("Most sentences of the translation match no reference sentence: the wrong reference?", "minor"),
-}
 _QUOTE_CHARS = 160  # an omitted reference sentence is quoted in its finding up to this length
 _DATA = "reference.json"
 
@@ -241,9 +234,9 @@ def compare(body: Sequence[Segment], reference: str | None, cfg: AlignSettings |
     foreign = langid.text_language(reference)
     if foreign is not None:
         lang, p = foreign
-        return Comparison(article_findings=[ArticleFinding(
+        return Comparison(article_findings=[codes.article_finding(
             NOT_ENGLISH, f"The reference is not in English: {langid.language_name(lang)}, probability {p:.2f}; "
-                         f"no reference-based figures were computed", CODES[NOT_ENGLISH][1])])
+                         f"no reference-based figures were computed")])
     refs = reference_sentences(reference)
     if not refs or not body:
         return Comparison()
@@ -258,9 +251,9 @@ def compare(body: Sequence[Segment], reference: str | None, cfg: AlignSettings |
 def _mismatch(body: Sequence[Segment], refs: list[RefSentence], beads: list[Bead], n_aligned: int) -> Comparison:
     """Too little aligns: one finding instead of one per sentence, and figures over the whole texts (so a
     ``min_chrf`` gate still sees how far apart they are)."""
-    finding = ArticleFinding(MISMATCH, f"Only {n_aligned} of {len(body)} sentences match a reference sentence: the "
-                                       f"wrong reference, or a translation unrelated to it; no sentence-level "
-                                       f"comparison", CODES[MISMATCH][1])
+    finding = codes.article_finding(MISMATCH, f"Only {n_aligned} of {len(body)} sentences match a reference "
+                                              f"sentence: the wrong reference, or a translation unrelated to it; no "
+                                              f"sentence-level comparison")
     figures = corpus_figures([_joined([s.text for s in body])], [_joined([r.text for r in refs])])
     return Comparison(article_findings=[finding], beads=beads, summary={
         **figures, "aligned": 0, "unaligned_mt": len(body), "unaligned_ref": len(refs), "n_mt": len(body),
@@ -284,14 +277,14 @@ def _matched(body: Sequence[Segment], refs: list[RefSentence], beads: list[Bead]
                 out.segments[body[k].index] = entry
         elif bead.mt:
             seg = body[bead.mt[0]]
-            out.findings.append(Finding(ADDITION, "No counterpart in the reference: possible addition",
-                                        CODES[ADDITION][1], seg.start, seg.end))
+            out.findings.append(codes.finding(ADDITION, seg.start, seg.end,
+                                              "No counterpart in the reference: possible addition"))
         else:
             r = refs[bead.ref[0]]
             omitted.append({"text": r.text, "start": r.start, "end": r.end, "after": last_mt})
-            out.article_findings.append(ArticleFinding(
+            out.article_findings.append(codes.article_finding(
                 OMISSION, f"Reference sentence {bead.ref[0] + 1} has no counterpart in the translation: "
-                          f"possible omission: \u201c{_quote(r.text)}\u201d", CODES[OMISSION][1]))
+                          f"possible omission: \u201c{_quote(r.text)}\u201d"))
         if bead.mt:
             last_mt = body[bead.mt[-1]].index
     hyps, ref_texts = zip(*out.pairs, strict=True)
