@@ -9,11 +9,10 @@ config checker list codes from here, so a new code is added in one place.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 
+from mtqa import datafiles
 from mtqa.types import ArticleFinding, Finding, Severity
 
 _TSV = "codes.tsv"
@@ -33,7 +32,7 @@ class Code:
 
 
 def _raw() -> bytes:
-    return (files("mtqa.data") / _TSV).read_bytes()
+    return datafiles.read_bytes(_TSV)
 
 
 def parse(text: str) -> dict[str, Code]:
@@ -83,4 +82,4 @@ def article_finding(code: str, message: str | None = None, severity: Severity | 
 
 def signature() -> str:
     """Severities, flags and messages change reports, so the table's hash is part of the run signature."""
-    return f"codes:{hashlib.sha1(_raw()).hexdigest()[:8]}"
+    return f"codes:{datafiles.digest([_TSV])}"

@@ -78,7 +78,8 @@ class Pipeline:
         """The run signature: every stage's own signature, joined. It names everything that changes a score,
         a flag or a report, so reports and --resume can tell whether they are comparable."""
         if self._signature is None:
-            from mtqa import __version__, report
+            from mtqa import report
+            from mtqa.version import __version__
 
             self._signature = "|".join([
                 f"mtqa:{__version__}", segment.signature(), rules.signature(), langid.signature(),

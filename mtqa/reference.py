@@ -17,12 +17,11 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib.resources import files
 from typing import Any
 
 from sacrebleu.metrics import BLEU, CHRF, TER
 
-from mtqa import codes, langid
+from mtqa import codes, datafiles, langid
 from mtqa.segment import segment_article
 from mtqa.text import truncate
 from mtqa.types import Article, ArticleFinding, Finding, Segment
@@ -54,7 +53,7 @@ class AlignSettings:
 
 
 def _data_bytes() -> bytes:
-    return (files("mtqa.data") / _DATA).read_bytes()
+    return datafiles.read_bytes(_DATA)
 
 
 @lru_cache(maxsize=1)

@@ -53,51 +53,6 @@ DAMAGED = {1: [("fused-sentence", "major", "development The"), ("doubled-word", 
            3: [("addressee-leak", "major", "your country")]}
 
 
-# --------------------------------------------------------------------------- config
-
-
-def test_config_sources_in_priority_order(tmp_path):
-    assert load_settings(tmp_path) == Settings()
-    (tmp_path / "pyproject.toml").write_text(
-        '[project]\nname = "x"\n[tool.mtqa]\nmax_score = 0.7\nignore_rules = ["run-on"]\nmin_severity = "minor"\n')
-    cfg = load_settings(tmp_path)
-    assert (cfg.fail_threshold, cfg.ignore_rules, cfg.fail_severity) == (0.7, ("run-on",), "minor")
-    (tmp_path / "mtqa.toml").write_text('max_score = 0.6\nfail_on_verdict = "review"\n')
-    cfg = load_settings(tmp_path)
-    assert (cfg.fail_threshold, cfg.ignore_rules, cfg.fail_on) == (0.6, ("run-on",), "review")
-    cfg = load_settings(tmp_path, overrides={"max_score": 0.5, "ignore_rules": ["calque"], "min_severity": None})
-    assert (cfg.fail_threshold, cfg.ignore_rules, cfg.fail_severity) == (0.5, ("run-on", "calque"), "minor")
-    other = tmp_path / "ci.toml"
-    other.write_text("max_flagged_share = 0.25\n")
-    cfg = load_settings(tmp_path, config_file=other)  # --config replaces ./mtqa.toml, pyproject still applies
-    assert (cfg.fail_threshold, cfg.max_flagged_share, cfg.fail_on) == (0.7, 0.25, "fail")
-
-
-@pytest.mark.parametrize(("content", "expected"), [
-    ("max_scor = 0.5\n", "unknown key 'max_scor'"),
-    ("max_score = 2\n", "'max_score' must be a number from 0 to 1"),
-    ('min_severity = "critical"\n', "'min_severity' must be 'minor' or 'major'"),
-    ('ignore_rules = "fused-sentence"\n', "'ignore_rules' must be a list"),
-    ('ignore_rules = ["fused"]\n', "unknown rule code 'fused'"),
-    ("max_score = \n", "not valid TOML"),
-])
-def test_config_errors_name_key_and_file(tmp_path, content, expected):
-    (tmp_path / "mtqa.toml").write_text(content)
-    with pytest.raises(ConfigError, match=expected) as err:
-        load_settings(tmp_path)
-    assert str(tmp_path / "mtqa.toml") in str(err.value)
-
-
-def test_config_errors_from_pyproject_flags_and_missing_file(tmp_path):
-    (tmp_path / "pyproject.toml").write_text("[tool.mtqa]\nbogus = 1\n")
-    with pytest.raises(ConfigError, match=r"pyproject.toml \[tool.mtqa\].*unknown key 'bogus'"):
-        load_settings(tmp_path)
-    with pytest.raises(ConfigError, match="command line.*'fail_on_verdict'"):
-        load_settings(tmp_path / "nowhere", overrides={"fail_on_verdict": "pass"})
-    with pytest.raises(ConfigError, match="no such config file"):
-        load_settings(tmp_path / "nowhere", config_file=tmp_path / "missing.toml")
-
-
 # --------------------------------------------------------------------------- fingerprints and evaluation
 
 

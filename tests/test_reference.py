@@ -282,7 +282,7 @@ def _mtqa(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 
 def test_cli_reference_end_to_end(tmp_path):
     out = tmp_path / "out"
-    proc = _mtqa("score", str(KIM), "--reference", str(KIM_REF), "--out", str(out))
+    proc = _mtqa("score", str(KIM), "--reference", str(KIM_REF), "--out", str(out), "--model", "fake")
     assert proc.returncode == 0, proc.stderr
     d = json.loads((out / "articles" / "05-kim-putin-fused.json").read_text(encoding="utf-8"))
     assert d["reference"]["aligned"] == 9 and d["reference"]["unaligned_ref"] == 1
@@ -304,7 +304,7 @@ def test_cli_reference_needs_exactly_one_article(tmp_path):
 
 
 def test_check_thresholds_on_the_command_line(tmp_path):
-    proc = _mtqa("check", str(KIM), "--reference", str(KIM_REF), "--ignore-rule", "fused-sentence",
+    proc = _mtqa("check", str(KIM), "--reference", str(KIM_REF), "--model", "fake", "--ignore-rule", "fused-sentence",
                  "--ignore-rule", "addressee-leak", "--ignore-rule", "headline-damage", "--max-score", "1.0",
                  "--min-sentence-chrf", "70", "--min-chrf", "95", "--json", "gate.json", "--junit", "junit.xml",
                  cwd=tmp_path)

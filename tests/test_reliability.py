@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -152,8 +153,10 @@ def _corpus(folder: Path) -> list[str]:
 def test_sigint_writes_finished_reports_and_summary_then_resume_completes(tmp_path):
     ids = _corpus(tmp_path / "in")
     out = tmp_path / "out"
-    cmd = [MTQA, "score", str(tmp_path / "in"), "--out", str(out), "--no-cache", "--chunk-articles", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cmd = [MTQA, "score", str(tmp_path / "in"), "--out", str(out), "--no-cache", "--chunk-articles", "1",
+           "--model", "fake"]
+    slow = {**os.environ, "MTQA_FAKE_SECONDS": "0.1"}  # the fake scorer, slowed so the signal lands mid-run
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=slow)
     deadline = time.monotonic() + 300
     while not list((out / "articles").glob("*.json")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)

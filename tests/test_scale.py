@@ -207,9 +207,10 @@ def test_engine_options_that_do_not_fit_together_are_usage_errors(tmp_path):
     assert not out.exists()  # refused before anything was written
 
 
-def test_two_dask_workers_give_the_local_engine_reports(tmp_path, lm):
+def test_two_dask_workers_give_the_local_engine_reports(tmp_path):
     """`mtqa score --workers 2`: a LocalCluster of 2 single-threaded worker processes scores the samples and a
-    JSONL with a malformed line in chunks of 3; every JSON report equals the local engine's on the same chunks."""
+    JSONL with a malformed line in chunks of 3; every JSON report equals the local engine's on the same chunks.
+    (The fake scorer: this is about the engines' plumbing; the model's own batching is tested in test_lm.)"""
     from mtqa.pipeline import Pipeline
     from mtqa.report import article_to_dict
     from mtqa.run import score_articles
@@ -221,19 +222,20 @@ def test_two_dask_workers_give_the_local_engine_reports(tmp_path, lm):
                     encoding="utf-8")
     inputs = [SAMPLES, feed]
     out = tmp_path / "out"
-    proc = subprocess.run([MTQA, "score", *map(str, inputs), "--out", str(out), "--workers", "2", "--no-cache",
-                           "--chunk-articles", "3", "--log-every", "1"], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([MTQA, "score", *map(str, inputs), "--out", str(out), "--workers", "2", "--model", "fake",
+                           "--no-cache", "--chunk-articles", "3", "--log-every", "1"],
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 2, proc.stderr  # the malformed line
     assert f"error: {feed}:2: malformed JSON" in proc.stderr
     progress = [line for line in proc.stderr.splitlines() if line.startswith("mtqa: ") and "sentences/s" in line]
     assert len(progress) == 4 and progress[-1].startswith("mtqa: 11 articles, ")  # 4 chunks, no total for JSONL
 
-    local = score_articles(inputs, pipeline=Pipeline(Settings(chunk_articles=3, cache=False), scorer=lm))
+    local = score_articles(inputs, pipeline=Pipeline(Settings(model="fake", chunk_articles=3, cache=False)))
     summary = pd.read_parquet(out / "summary.parquet")
     assert list(summary.id) == [r.id for r in local] and len(local) == 11  # input order, error row included
     for r, report in zip(local, summary.report, strict=True):
         d = json.loads((out / report).with_suffix(".json").read_text(encoding="utf-8"))
-        assert d == article_to_dict(r), r.id  # exact: the same chunks give the same LM batches, bit for bit
+        assert d == article_to_dict(r), r.id  # exact: the same chunks give the same results, bit for bit
     assert len(pq.read_table(out / "sentences.parquet")) == sum(r.n_sentences for r in local)
 
 
@@ -249,7 +251,7 @@ def test_a_small_corpus_is_cut_so_that_every_worker_gets_chunks():
     assert -(-40 // chunk_size(None, 40, 2)) == WINDOW_PER_THREAD * 2  # and each gets a window's worth
 
 
-def test_a_worker_killed_mid_chunk_gives_error_rows_and_the_run_goes_on():
+def test_a_worker_killed_mid_chunk_gives_error_rows_and_the_run_goes_on(monkeypatch):
     """A worker process that dies while scoring (OOM killer, a lost machine) fails only its chunk: those
     articles become error rows naming the failure, the other chunks are scored, none is dropped.
     (Dask would retry the chunk elsewhere; allowed-failures 0 makes the failure reach mtqa at once.)"""
@@ -266,8 +268,9 @@ def test_a_worker_killed_mid_chunk_gives_error_rows_and_the_run_goes_on():
 
     articles = [a for a in read_inputs([SAMPLES]) if isinstance(a, Article)]
     chunks = [(k, articles[k:k + 2]) for k in range(0, len(articles), 2)]
+    monkeypatch.setenv("MTQA_FAKE_SECONDS", "0.1")  # the workers inherit it: every chunk takes a second or more
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        engine = DaskEngine(Settings(workers=2, cache=False))  # no score cache: every chunk takes seconds to score
+        engine = DaskEngine(Settings(model="fake", workers=2, cache=False))
     pids = engine.client.run(os.getpid)  # worker address -> its process
     killed: list[str] = []
 
@@ -303,7 +306,8 @@ def test_run_json_says_what_copies_the_cache_and_resume_saved(tmp_path):
     cache = tmp_path / "cache"
 
     def run(out: Path, *extra: str) -> dict:
-        proc = subprocess.run([MTQA, "score", str(corpus), "--out", str(out), "--cache", str(cache), *extra],
+        proc = subprocess.run([MTQA, "score", str(corpus), "--out", str(out), "--cache", str(cache), "--model", "fake",
+                               *extra],
                               capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr
         return json.loads((out / "run.json").read_text(encoding="utf-8"))

@@ -24,7 +24,7 @@ def _level(severity: str) -> str:
 
 
 def sarif(outcomes: Iterable[GateOutcome]) -> dict[str, Any]:
-    from mtqa import __version__
+    from mtqa.version import __version__
 
     known = codes.registry()
     order = list(known)

@@ -3,13 +3,16 @@
 ``--model fake`` (or ``Settings(model="fake")``) gives every token a made-up log-probability derived from a
 hash of the token and the one before it: the same text always gets the same numbers, in any batch, worker or
 process, and no weights are loaded. The engine, report, gate and CLI tests run on it; the tests of the model
-and of detection use the real one.
+and of detection use the real one. ``MTQA_FAKE_SECONDS`` (seconds per sentence, read when it scores) makes it
+slow on purpose, for tests that must catch a worker mid-chunk.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import time
 
 import numpy as np
 
@@ -49,6 +52,7 @@ class FakeScorer(Scorer):
               context_tokens: int = 32) -> list[TokenScores]:
         self.load()
         self.sentences_scored += len(sentences)
+        time.sleep(float(os.environ.get("MTQA_FAKE_SECONDS") or 0) * len(sentences))
         out = []
         for k, sentence in enumerate(sentences):
             context = (contexts[k] or "") if contexts is not None and context_tokens > 0 else ""
