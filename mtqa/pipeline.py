@@ -21,6 +21,7 @@ from mtqa.features import lm_features
 from mtqa.lm import ScoreCache, Scorer, get_scorer
 from mtqa.segment import segment_article, split_sentences
 from mtqa.settings import Settings, cache_folder
+from mtqa.text import squash
 from mtqa.types import Article, ArticleFinding, ArticleResult, Finding, ReadError, Segment
 
 CHUNK_ARTICLES = 64  # articles whose body sentences share LM batches, unless Settings.chunk_articles says otherwise
@@ -37,12 +38,6 @@ class Stats:
     def add(self, key: str, n: int = 1) -> None:
         self.counts[key] += n
 
-    def as_dict(self) -> dict[str, int]:
-        return dict(sorted(self.counts.items()))
-
-
-def _normalise(sentence: str) -> str:
-    return " ".join(sentence.split())
 
 
 class Pipeline:
@@ -91,7 +86,7 @@ class Pipeline:
     def lm_step(self, sentences: list[str], contexts: list[str] | None = None) -> list[dict]:
         """LM features for each sentence (offsets relative to it), each conditioned on its context (the
         sentence before it in the article); each unique (context, sentence) pair is scored once."""
-        keys = [(_context_key(c, self.settings.context_tokens), _normalise(t))
+        keys = [(context_key(c, self.settings.context_tokens), squash(t))
                 for c, t in zip(contexts or [""] * len(sentences), sentences, strict=True)]
         todo = sorted(set(keys) - self._memo.keys())
         flat = {f"{c}\x1f{t}": (c, t) for c, t in todo}
@@ -308,12 +303,12 @@ def _contexts(result: ArticleResult, body: list[Segment]) -> list[str]:
     return [before[s.index] for s in body]
 
 
-def _context_key(context: str | None, context_tokens: int) -> str:
+def context_key(context: str | None, context_tokens: int) -> str:
     """The context as the LM will use it: whitespace-normalised and cut to its tail (at a space), so that
     contexts differing only far from the sentence share one cache entry."""
     if not context or context_tokens <= 0:
         return ""
-    text = _normalise(context)
+    text = squash(context)
     limit = 12 * context_tokens  # characters: comfortably more than context_tokens tokens of English
     if len(text) > limit:
         cut = text.find(" ", len(text) - limit)
@@ -323,7 +318,7 @@ def _context_key(context: str | None, context_tokens: int) -> str:
 
 def _shift(features: dict, offset: int, text: str) -> dict:
     """Map spans from the whitespace-normalised sentence the LM saw to article offsets."""
-    if _normalise(text) == text:  # the common case: the LM saw the sentence as it stands
+    if squash(text) == text:  # the common case: the LM saw the sentence as it stands
         index: Sequence[int] = range(len(text))
     else:
         index = [i for i, ch in enumerate(text) if not ch.isspace() or (i > 0 and not text[i - 1].isspace())]

@@ -199,7 +199,7 @@ class RefSentence:
 
 @dataclass
 class Comparison:
-    """What the reference says about one article; :meth:`mtqa.engine.Pipeline.reference_step` applies it."""
+    """What the reference says about one article; :meth:`mtqa.pipeline.Pipeline.reference_step` applies it."""
 
     segments: dict[int, dict[str, Any]] = field(default_factory=dict)  # segment index -> Segment.reference
     findings: list[Finding] = field(default_factory=list)  # reference-addition, spanning MT sentences

@@ -155,14 +155,6 @@ def _scan_quotes(text: str, start: int, end: int) -> tuple[tuple[bool, ...], tup
     return tuple(mask), tuple(sorted(unmatched))
 
 
-def quote_mask(text: str, start: int, end: int) -> list[bool]:
-    """Per-character flags for ``text[start:end]``: True inside a double quotation (marks included).
-
-    Pass a whole paragraph: quotations often run over several sentences.
-    """
-    return list(_scan_quotes(text, start, end)[0])
-
-
 _BRACKET_OPEN = {")": "(", "]": "["}
 
 

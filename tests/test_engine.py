@@ -105,9 +105,9 @@ def test_exact_copies_get_the_original_analysis_under_their_own_id(pipeline):
     text = f"Kim vows to deepen ties\n{MISSION}\nThe statement was read on state television on Monday.\n"
     arts = [Article("wire", text, "feed.jsonl:1"), Article("copy", text, "feed.jsonl:2", url="https://b.example/1"),
             Article("retitled", text, "feed.jsonl:3", title="Another headline")]
-    before = pipeline.stats.as_dict()
+    before = dict(pipeline.stats.counts)
     wire, copy, retitled = score_articles(arts, pipeline=pipeline)
-    after = pipeline.stats.as_dict()
+    after = dict(pipeline.stats.counts)
     assert after.get("articles_copied", 0) - before.get("articles_copied", 0) == 1  # the retitled one is not a copy
     assert (copy.id, copy.input, copy.url) == ("copy", "feed.jsonl:2", "https://b.example/1")
     strip = {"id": None, "input": None}

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from mtqa import report
 from mtqa.report import SCHEMA, article_to_dict, files, safe_id, summary, summary_rows, write_article, write_reports
 from mtqa.report.display import HISTOGRAM_BINS
-from mtqa.report.summary import write_summary
+from mtqa.report.summary import CorpusStats, write_summary_files
 from mtqa.types import ArticleFinding, ArticleResult, Finding, Segment
 
 CONTRACT_KEYS = [
@@ -564,6 +564,11 @@ def test_index_script_is_the_only_one_allowed(tmp_path: Path) -> None:
     digest = base64.b64encode(hashlib.sha256(scripts[0].encode("utf-8")).digest()).decode()
     csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1)
     assert f"script-src 'sha256-{digest}'" in csp and "default-src 'none'" in csp
+
+
+def write_summary(results: list[ArticleResult], out: Path, stems: dict[str, str], signature: str) -> dict[str, Path]:
+    """The summary files of a list of results, written in one go (ReportWriter writes them as a run streams)."""
+    return write_summary_files(summary_rows(results, stems), CorpusStats.of(results), out, signature)
 
 
 def test_report_writer_streams_the_same_summary(tmp_path: Path) -> None:

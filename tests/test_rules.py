@@ -334,12 +334,12 @@ def test_unbalanced_quotes_negative():
     assert codes(text2, spans=spans2, paragraph_of=[(0, 26), (27, len(text2))]) == set()
 
 
-def test_quote_mask():
+def test_quote_flags_of_a_sentence_cover_its_quotation():
     text = 'He said "yes" twice.'
-    mask = rules.quote_mask(text, 0, len(text))
+    mask = rules.SentenceContext(text, 0, len(text)).quote_flags()
     inside = "".join(c for c, m in zip(text, mask, strict=True) if m)
     assert inside == '"yes"'
-    assert rules.quote_mask("\u201cA. B.\u201d C.", 0, 10) == [True] * 7 + [False] * 3
+    assert rules.SentenceContext("\u201cA. B.\u201d C.", 0, 10).quote_flags() == [True] * 7 + [False] * 3
 
 
 # ------------------------------------------------------------------------------ unbalanced-brackets

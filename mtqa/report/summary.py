@@ -234,10 +234,3 @@ def write_summary_files(rows: list[dict], stats: CorpusStats, out_dir: Path, sig
         paths["run"] = out_dir / "run.json"
         write_atomic(paths["run"], orjson.dumps(run, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
     return paths
-
-
-def write_summary(
-    results: list[ArticleResult], out_dir: Path, stems: dict[str, str], signature: str
-) -> dict[str, Path]:
-    """Write ``summary.parquet``, ``summary.csv`` and ``index.html`` under ``out_dir``."""
-    return write_summary_files(summary_rows(results, stems), CorpusStats.of(results), out_dir, signature)
