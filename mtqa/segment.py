@@ -1,58 +1,110 @@
-"""Split an article into title, boilerplate lines and body sentences, with exact character offsets.
+"""Split an article into title, boilerplate (site chrome) and body sentences, with exact character offsets.
 
-Lines are the unit of scraping debris (breadcrumbs, "See also" links, cookie banners), so each line
-is classified first; only body lines are split into sentences, with ``sentencex`` (maintained,
-offline, returns character offsets). A garbled run-on that hides a missing boundary stays one
-sentence here: that is a finding for the rules, not a segmentation bug.
+The steps, each explained in docs/segmentation.md:
+
+1. lines are grouped into units, reading hard-wrapped paragraphs as running text (:mod:`mtqa.reflow`);
+2. each unit is scored as chrome or not from general evidence (:mod:`mtqa.chrome`, coefficients in
+   data/chrome.json; the regex patterns of data/boilerplate.tsv are one input);
+3. the headline is the first heading-shaped unit before the text that is not chrome (a short site name
+   followed by another heading, or a page title that is a later heading plus a site name, is passed over);
+   heading-shaped units before it and copies of it after it are chrome; when nothing reads as a headline
+   there is no title;
+4. body units are split into sentences with ``sentencex`` (maintained, offline, character offsets), over a
+   copy of the text whose line breaks inside a unit are spaces, so a sentence can run over a wrapped line
+   break while its offsets still index the original text. A dot inside a domain-like name ("URA.RU") is
+   never a boundary; a fragment without letters or digits ("." left by the scrape) is not a sentence.
+
+A garbled run-on that hides a missing boundary stays one sentence here: that is a finding for the rules,
+not a segmentation bug. Chrome is kind "boilerplate" in the contract and never scored.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import version
 
 from sentencex import get_sentence_boundaries
 
-from mtqa.boilerplate import match_boilerplate
+from mtqa.boilerplate import PATTERNS_VERSION, match_boilerplate
+from mtqa.chrome import (
+    ChromeModel,
+    chrome_signature,
+    dominant_script,
+    foreign_share,
+    is_prose,
+    load_model,
+    normalise,
+    unit_features,
+)
+from mtqa.reflow import (
+    Unit,
+    ends_sentence,
+    is_list_item,
+    layout_data,
+    layout_data_bytes,
+    reflow,
+    starts_lower,
+    text_lines,
+)
 from mtqa.types import Article, Segment
 
-#: A first line longer than this, or ending like a sentence, is body text rather than a headline.
-MAX_TITLE_WORDS = 25
+#: Version of the segmentation logic; bump it when a change moves segments without a data file changing.
+SEGMENT_VERSION = 2
 #: sentencex is fed at most this many characters at a time, so a huge line without breaks stays bounded.
 SPLIT_CHUNK = 20_000
 
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
+_WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*", re.UNICODE)
+_LINE_BREAK = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
 class Layout:
-    """The segments of an article and, for each body sentence, the line (paragraph) it lies in."""
+    """The segments of an article and, for each body sentence, the paragraph (unit) it lies in."""
 
     segments: list[Segment]
-    paragraph_of: dict[int, tuple[int, int]]  # segment index -> (start, end) of its line
+    paragraph_of: dict[int, tuple[int, int]]  # segment index -> (start, end) of its paragraph
     title: str | None
 
 
-def _lines(text: str):
-    """(start, end) of each non-empty line, whitespace-trimmed."""
-    pos = 0
-    for raw in text.splitlines(keepends=True):
-        start, end = pos, pos + len(raw)
-        pos = end
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start:
-            yield start, end
+def signature() -> str:
+    """What decides segmentation: this module's version, sentencex's, and a hash of every data file read."""
+    h = hashlib.sha1(layout_data_bytes()).hexdigest()[:8]
+    return (
+        f"segment:{SEGMENT_VERSION}|sentencex:{version('sentencex')}|layout:{h}|chrome:{chrome_signature()}"
+        f"|boilerplate:{PATTERNS_VERSION[:8]}"
+    )
 
 
 def looks_like_headline(line: str) -> bool:
-    return len(line.split()) <= MAX_TITLE_WORDS and not _SENTENCE_END.search(line)
+    """Short and without sentence-final punctuation: the old first-line test, kept for callers."""
+    return len(line.split()) <= layout_data()["segment"]["max_title_words"] and not _SENTENCE_END.search(line)
+
+
+@lru_cache(maxsize=1)
+def _domain_suffixes() -> frozenset[str]:
+    return frozenset(layout_data()["segment"]["domain_suffixes"])
+
+
+def _domain_dot(text: str, dot: int) -> bool:
+    """``text[dot]`` is the dot of a domain-like name ("URA.RU", "Yonhap.co.kr"), not a sentence end."""
+    m = re.match(r"[A-Za-z]{2,6}(?![^\W\d_])", text[dot + 1 : dot + 8])
+    before = re.search(r"[A-Za-z]+$", text[max(0, dot - 30) : dot])
+    if not m or not before or m.group(0).lower() not in _domain_suffixes():
+        return False
+    suffix = m.group(0)
+    return suffix.islower() or (suffix.isupper() and before.group(0).isupper())
 
 
 def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Sentence spans inside ``text[start:end]``, trimmed of surrounding whitespace."""
+    """Sentence spans inside ``text[start:end]``, trimmed of surrounding whitespace.
+
+    Line breaks inside the range are read as spaces (a unit may be a reflowed paragraph); a split at the
+    dot of a domain-like name is undone.
+    """
     spans: list[tuple[int, int]] = []
     pos = start
     while pos < end:
@@ -60,7 +112,7 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
         if chunk_end < end:  # cut at the last space so no word is split across chunks
             cut = text.rfind(" ", pos + SPLIT_CHUNK // 2, chunk_end)
             chunk_end = cut + 1 if cut > 0 else chunk_end
-        chunk = text[pos:chunk_end]
+        chunk = _LINE_BREAK.sub(" ", text[pos:chunk_end])  # same length: offsets are unchanged
         for b in get_sentence_boundaries("en", chunk):
             a, z = pos + b["start_index"], pos + b["end_index"]
             while a < z and text[a].isspace():
@@ -68,34 +120,210 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
             while z > a and text[z - 1].isspace():
                 z -= 1
             if z > a:
-                spans.append((a, z))
+                if spans and spans[-1][1] == a and text[a - 1] == "." and _domain_dot(text, a - 1):
+                    spans[-1] = (spans[-1][0], z)
+                else:
+                    spans.append((a, z))
         pos = chunk_end
     return spans
 
 
-def segment_article(article: Article) -> Layout:
-    """Classify every line and split body lines into sentences.
+def _sentences_in(line: str) -> int:
+    return len(split_sentences(line, 0, len(line)))
 
-    The title is the corpus's ``title`` when its line is found in the text; otherwise the first line
-    that is not boilerplate, if it reads like a headline (short, no sentence-final punctuation).
+
+def _alpha_words(line: str) -> list[str]:
+    return [w for w in _WORD.findall(line) if sum(c.isalpha() for c in w) >= 2]
+
+
+def _headline_shaped(line: str) -> bool:
+    """Could be a headline: a few words, at most two sentences, no list item, no lead-in ending in a colon."""
+    cfg = layout_data()["segment"]
+    words = _WORD.findall(line)
+    if len(_alpha_words(line)) < 2 or len(words) > cfg["max_title_words"] or is_list_item(line):
+        return False
+    if line.endswith(":") and len(words) > cfg["max_colon_title_words"]:
+        return False
+    if re.search(r"\.[\"'”’)\]]*$", line) and not line.endswith("..") and len(words) > cfg["max_full_stop_title_words"]:
+        return False
+    return _sentences_in(line) <= 2
+
+
+def _lead(flat: list[str], chrome: list[bool]) -> list[int]:
+    """Indexes of the units above the text: everything before the first unit that is neither chrome nor shaped
+    like a headline."""
+    for i, t in enumerate(flat):
+        if not chrome[i] and not _headline_shaped(t):
+            return list(range(i))
+    return list(range(len(flat)))
+
+
+def _above_longer_text(flat: list[str], chrome: list[bool], i: int) -> bool:
+    """A unit that ends with a full stop is a headline only above a longer paragraph (a one-sentence lead would
+    otherwise pass for one); other units always may be."""
+    if not re.search(r"(?<!\.)\.[\"'”’)\]]*$", flat[i]):
+        return True
+    n = len(_WORD.findall(flat[i]))
+    return any(len(_WORD.findall(flat[j])) > n for j in range(i + 1, len(flat)) if not chrome[j])
+
+
+def _choose_title(flat: list[str], chrome: list[bool], given: str | None, fallback: list[float | None]) -> int | None:
+    """Index of the headline unit, or None.
+
+    The first heading-shaped unit above the text that is not chrome, passing over a short site or section name,
+    a page title that is a later heading plus the site's name, and a heading cut off with an ellipsis when a
+    heading follows them. When every heading above the text is chrome, the one least likely to be chrome
+    (``fallback``: its probability, None where the evidence is not the model's alone) if it is below the
+    ``title_fallback_max`` probability."""
+    lead = _lead(flat, chrome)
+    if given is not None:
+        key = normalise(given)
+        return next((i for i in lead + [len(lead)] if i < len(flat) and key and normalise(flat[i]) == key), None)
+    cfg = layout_data()["segment"]
+    heads = [i for i in lead if not chrome[i] and _headline_shaped(flat[i]) and _above_longer_text(flat, chrome, i)]
+    keys = {i: normalise(flat[i]) for i in heads}
+    for n, i in enumerate(heads):
+        later = heads[n + 1 :]
+        if not later:
+            return i
+        if any(keys[j] and keys[i].startswith(keys[j] + " ") for j in later):
+            continue  # a page title: a later heading plus the site's name
+        if len(_alpha_words(flat[i])) < cfg["min_lead_title_words"]:
+            continue  # a site or section name above the headline
+        if flat[i].endswith(("...", "…")):
+            continue  # a teaser cut short
+        return i
+    if heads:
+        return heads[0]
+    scored = [
+        (p, i)
+        for i in lead
+        if chrome[i]
+        and (p := fallback[i]) is not None
+        and _headline_shaped(flat[i])
+        and _above_longer_text(flat, chrome, i)
+    ]
+    if scored and min(scored)[0] < cfg["title_fallback_max"]:
+        return min(scored)[1]
+    return None
+
+
+def _comment_section(text: str, units: list[Unit], flat: list[str]) -> int:
+    """Index of the unit that opens the comment section (a comment header after some prose, in the second half
+    of the text), or ``len(units)`` when there is none."""
+    names = set(layout_data()["segment"]["comment_section_patterns"])
+    seen_prose = False
+    for i, (u, t) in enumerate(zip(units, flat, strict=True)):
+        if seen_prose and 2 * u.start >= len(text) and match_boilerplate(t) in names:
+            return i
+        seen_prose = seen_prose or is_prose(t)
+    return len(units)
+
+
+def _interruption(flat: list[str], chrome: list[bool], i: int) -> bool:
+    """Unit ``i`` stands inside a sentence: the unit before it stops without sentence-final punctuation and the
+    one after it goes on in lower case (a caption or an ad the scrape put mid-sentence)."""
+    if i == 0 or i + 1 >= len(flat) or chrome[i - 1] or chrome[i + 1]:
+        return False
+    before, after = flat[i - 1], flat[i + 1]
+    return (
+        len(_WORD.findall(before)) >= 5
+        and not ends_sentence(before)
+        and starts_lower(after)
+        and not starts_lower(flat[i])
+    )
+
+
+def classify_units(article: Article, model: ChromeModel | None = None) -> tuple[list[Unit], list[bool], int | None]:
+    """The article's units, whether each is chrome, and the index of the headline unit (or None).
+
+    Chrome: the model's probability reaches its threshold; or a non-prose unit repeats most of a prose paragraph
+    (a caption, a pull quote: ``repeat_share``); or a non-prose line recurs across the source's articles; or the
+    unit interrupts a sentence; or it lies in the comment section; or it stands above the headline (the page
+    header) or repeats it. ``model`` replaces the shipped chrome model (scripts/fit_chrome.py uses it for
+    leave-one-case-out)."""
+    text = article.text
+    script = dominant_script(text)
+
+    def barrier(line: str) -> bool:
+        return match_boilerplate(line) is not None or foreign_share(line, script) > 0.5
+
+    units = reflow(text, text_lines(text), barrier, _sentences_in)
+    if not units:
+        return units, [], None
+    feats = unit_features(text, units, article.recurring_lines)
+    model = model or load_model()
+    repeat = layout_data()["segment"]["repeat_share"]
+    flat = [" ".join(text[u.start : u.end].split()) for u in units]
+    prob = [model.probability(f) for f in feats]
+    by_model = [p >= model.threshold for p in prob]
+    by_rule = [bool(f["pattern"] or f["recurring"]) for f in feats]
+    # the title is chosen before the repeat rule: a headline repeated in the lead is still the headline
+    only_model = [
+        p if not (f["pattern"] or f["repeated"] or f["recurring"] or foreign_share(t, script) > 0.5) else None
+        for p, f, t in zip(prob, feats, flat, strict=True)
+    ]
+    title = _choose_title(flat, [m or r for m, r in zip(by_model, by_rule, strict=True)], article.title, only_model)
+    chrome = [
+        m or r or (not f["prose"] and f["contained"] >= repeat)
+        for m, r, f in zip(by_model, by_rule, feats, strict=True)
+    ]
+    for i in range(len(units)):
+        chrome[i] = chrome[i] or _interruption(flat, chrome, i)
+    for i in range(_comment_section(text, units, flat), len(units)):
+        chrome[i] = True
+    if title is not None:
+        chrome[title] = False
+        for i in range(title):  # everything above the headline is page header
+            chrome[i] = chrome[i] or not is_prose(flat[i])
+        key = normalise(flat[title])
+        for i in range(title + 1, len(units)):
+            chrome[i] = chrome[i] or normalise(flat[i]) == key
+    return units, chrome, title
+
+
+def segment_article(article: Article, model: ChromeModel | None = None) -> Layout:
+    """Classify every unit and split body units into sentences.
+
+    The title is the corpus's ``title`` when a unit before the text equals it; otherwise the headline found
+    by :func:`classify_units`, or none.
     """
     text = article.text
+    units, chrome, title_index = classify_units(article, model)
     segments: list[Segment] = []
     paragraph_of: dict[int, tuple[int, int]] = {}
     title = article.title
-    title_done = False
-    for start, end in _lines(text):
-        line = text[start:end]
-        if match_boilerplate(line):
-            segments.append(Segment(len(segments), "boilerplate", line, start, end))
+
+    def add(kind: str, a: int, z: int) -> None:
+        segments.append(Segment(len(segments), kind, text[a:z], a, z))  # type: ignore[arg-type]
+
+    for i, unit in enumerate(units):
+        if i == title_index:
+            add("title", unit.start, unit.end)
+            title = text[unit.start : unit.end] if article.title is None else article.title
             continue
-        if not title_done:
-            title_done = True
-            if (title is not None and line == title.strip()) or (title is None and looks_like_headline(line)):
-                title = line
-                segments.append(Segment(len(segments), "title", line, start, end))
-                continue
-        for a, z in split_sentences(text, start, end):
-            paragraph_of[len(segments)] = (start, end)
-            segments.append(Segment(len(segments), "body", text[a:z], a, z))
+        if chrome[i]:
+            for ln in unit.lines:
+                add("boilerplate", ln.start, ln.end)
+            continue
+        spans = split_sentences(text, unit.start, unit.end)
+        for a, z in _attach_fragments(text, spans):
+            if any(c.isalnum() for c in text[a:z]):
+                paragraph_of[len(segments)] = (unit.start, unit.end)
+                add("body", a, z)
+            else:
+                add("boilerplate", a, z)
     return Layout(segments, paragraph_of, title)
+
+
+def _attach_fragments(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans without a letter or digit ("!", ".") join the sentence they touch without a space; the rest stay
+    apart (and become boilerplate)."""
+    out: list[tuple[int, int]] = []
+    for a, z in spans:
+        bare = not any(c.isalnum() for c in text[a:z])
+        if bare and out and out[-1][1] == a or out and out[-1][1] == a and not any(c.isalnum() for c in text[out[-1][0] : out[-1][1]]):
+            out[-1] = (out[-1][0], z)
+        else:
+            out.append((a, z))
+    return out
