@@ -75,13 +75,13 @@ def _text_data() -> tuple[frozenset[str], frozenset[str], re.Pattern, re.Pattern
     )
 
 
-_SHINGLE = 4
-_MIN_SHINGLES = 3  # units of fewer than 6 words are never judged as repeats of prose
-
-
 def _shingles(key: str) -> set[tuple[str, ...]]:
-    words = key.split()
-    return {tuple(words[k : k + _SHINGLE]) for k in range(len(words) - _SHINGLE + 1)}
+    """Word n-grams of a normalised line (``repeat_ngram`` words); none for lines under ``repeat_min_words``."""
+    cfg = layout_data()["text"]
+    n, words = cfg["repeat_ngram"], key.split()
+    if len(words) < cfg["repeat_min_words"]:
+        return set()
+    return {tuple(words[k : k + n]) for k in range(len(words) - n + 1)}
 
 
 def normalise(line: str) -> str:
@@ -105,6 +105,11 @@ def dominant_script(text: str) -> str:
     return counts.most_common(1)[0][0] if counts else "LATIN"
 
 
+def is_foreign(line: str, script: str) -> bool:
+    """Mostly written in another script than ``script`` (a Korean menu line in an English article)."""
+    return foreign_share(line, script) >= layout_data()["text"]["foreign_line_share"]
+
+
 def foreign_share(line: str, script: str) -> float:
     """Share of the letters of ``line`` written in another script than ``script``."""
     letters = [c for c in line if c.isalpha()]
@@ -113,11 +118,12 @@ def foreign_share(line: str, script: str) -> float:
 
 def is_prose(line: str) -> bool:
     """Reads as a paragraph of prose: several words, sentence-final punctuation, function words."""
+    cfg = layout_data()["text"]
     words = _WORD.findall(line)
-    if len(words) < 8 or not _SENTENCE_END.search(line):
+    if len(words) < cfg["prose_min_words"] or not _SENTENCE_END.search(line):
         return False
     function = _text_data()[0]
-    return sum(w.lower() in function for w in words) >= 0.15 * len(words)
+    return sum(w.lower() in function for w in words) >= cfg["prose_min_function_share"] * len(words)
 
 
 def _sentence_like(line: str, words: list[str], function: frozenset[str]) -> bool:
@@ -190,9 +196,7 @@ def unit_features(text: str, units: Sequence[Unit], recurring: frozenset[str] = 
         seen.add(key)
         own = unit_shingles[i]
         # share of this unit's 4-grams that also occur in another (prose) unit: a caption or pull quote
-        contained = (
-            sum(shingles[g] > (1 if prose[i] else 0) for g in own) / len(own) if len(own) >= _MIN_SHINGLES else 0.0
-        )
+        contained = sum(shingles[g] > (1 if prose[i] else 0) for g in own) / len(own) if own else 0.0
         f["repeated"] = float(repeated and not prose[i])
         f["contained"] = contained
         f["recurring"] = float(not prose[i] and key in recurring)

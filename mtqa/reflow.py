@@ -129,7 +129,8 @@ def _ends_open(line: str) -> bool:
     if open_punct.search(line):
         return True
     words = _WORD.findall(line[-40:])
-    return bool(words) and len(_WORD.findall(line)) >= 2 and words[-1].lower() in open_words
+    # in lower case only: a title-case heading may end on "Within" or "About"
+    return bool(words) and len(_WORD.findall(line)) >= 2 and words[-1] in open_words
 
 
 def _has_letters(line: str) -> bool:

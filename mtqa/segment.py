@@ -33,7 +33,7 @@ from mtqa.chrome import (
     ChromeModel,
     chrome_signature,
     dominant_script,
-    foreign_share,
+    is_foreign,
     is_prose,
     load_model,
     normalise,
@@ -149,11 +149,11 @@ def _headline_shaped(line: str) -> bool:
     return _sentences_in(line) <= 2
 
 
-def _lead(flat: list[str], chrome: list[bool]) -> list[int]:
-    """Indexes of the units above the text: everything before the first unit that is neither chrome nor shaped
-    like a headline."""
+def _lead(flat: list[str], chrome: list[bool], foreign: list[bool]) -> list[int]:
+    """Indexes of the units above the text: everything before the first unit that is neither chrome, nor shaped
+    like a headline, nor in another script."""
     for i, t in enumerate(flat):
-        if not chrome[i] and not _headline_shaped(t):
+        if not chrome[i] and not foreign[i] and not _headline_shaped(t):
             return list(range(i))
     return list(range(len(flat)))
 
@@ -167,19 +167,24 @@ def _above_longer_text(flat: list[str], chrome: list[bool], i: int) -> bool:
     return any(len(_WORD.findall(flat[j])) > n for j in range(i + 1, len(flat)) if not chrome[j])
 
 
-def _choose_title(flat: list[str], chrome: list[bool], given: str | None, fallback: list[float | None]) -> int | None:
+def _choose_title(
+    flat: list[str], chrome: list[bool], foreign: list[bool], given: str | None, fallback: list[float | None]
+) -> int | None:
     """Index of the headline unit, or None.
 
     The first heading-shaped unit above the text that is not chrome, passing over a short site or section name,
     a page title that is a later heading plus the site's name, and a heading cut off with an ellipsis when a
     heading follows them. When every heading above the text is chrome, the one least likely to be chrome
     (``fallback``: its probability, None where the evidence is not the model's alone) if it is below the
-    ``title_fallback_max`` probability."""
-    lead = _lead(flat, chrome)
+    ``title_fallback_max`` probability. A unit in another script than the article's is a headline only with
+    ``foreign_title_min_letters`` letters or more (a source-language headline, not a skip link or a menu)."""
+    lead = _lead(flat, chrome, foreign)
     if given is not None:
         key = normalise(given)
         return next((i for i in lead + [len(lead)] if i < len(flat) and key and normalise(flat[i]) == key), None)
     cfg = layout_data()["segment"]
+    min_letters = cfg["foreign_title_min_letters"]
+    lead = [i for i in lead if not foreign[i] or sum(c.isalpha() for c in flat[i]) >= min_letters]
     heads = [i for i in lead if not chrome[i] and _headline_shaped(flat[i]) and _above_longer_text(flat, chrome, i)]
     keys = {i: normalise(flat[i]) for i in heads}
     for n, i in enumerate(heads):
@@ -246,7 +251,7 @@ def classify_units(article: Article, model: ChromeModel | None = None) -> tuple[
     script = dominant_script(text)
 
     def barrier(line: str) -> bool:
-        return match_boilerplate(line) is not None or foreign_share(line, script) > 0.5
+        return match_boilerplate(line) is not None or is_foreign(line, script)
 
     units = reflow(text, text_lines(text), barrier, _sentences_in)
     if not units:
@@ -259,11 +264,13 @@ def classify_units(article: Article, model: ChromeModel | None = None) -> tuple[
     by_model = [p >= model.threshold for p in prob]
     by_rule = [bool(f["pattern"] or f["recurring"]) for f in feats]
     # the title is chosen before the repeat rule: a headline repeated in the lead is still the headline
+    foreign = [is_foreign(t, script) for t in flat]
     only_model = [
-        p if not (f["pattern"] or f["repeated"] or f["recurring"] or foreign_share(t, script) > 0.5) else None
-        for p, f, t in zip(prob, feats, flat, strict=True)
+        p if not (f["pattern"] or f["repeated"] or f["recurring"] or g) else None
+        for p, f, g in zip(prob, feats, foreign, strict=True)
     ]
-    title = _choose_title(flat, [m or r for m, r in zip(by_model, by_rule, strict=True)], article.title, only_model)
+    chrome_for_title = [m or r for m, r in zip(by_model, by_rule, strict=True)]
+    title = _choose_title(flat, chrome_for_title, foreign, article.title, only_model)
     chrome = [
         m or r or (not f["prose"] and f["contained"] >= repeat)
         for m, r, f in zip(by_model, by_rule, feats, strict=True)
@@ -272,6 +279,8 @@ def classify_units(article: Article, model: ChromeModel | None = None) -> tuple[
         chrome[i] = chrome[i] or _interruption(flat, chrome, i)
     for i in range(_comment_section(text, units, flat), len(units)):
         chrome[i] = True
+    for i in _lead(flat, chrome_for_title, foreign):  # a skip link or menu line in another script above the text
+        chrome[i] = chrome[i] or (foreign[i] and i != title)
     if title is not None:
         chrome[title] = False
         for i in range(title):  # everything above the headline is page header
@@ -317,12 +326,15 @@ def segment_article(article: Article, model: ChromeModel | None = None) -> Layou
 
 
 def _attach_fragments(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Spans without a letter or digit ("!", ".") join the sentence they touch without a space; the rest stay
-    apart (and become boilerplate)."""
+    """A span without a letter or digit ("!", ".") joins the sentence it touches without a space (before or
+    after it); one that touches none stays apart (and becomes boilerplate)."""
+
+    def bare(span: tuple[int, int]) -> bool:
+        return not any(c.isalnum() for c in text[span[0] : span[1]])
+
     out: list[tuple[int, int]] = []
     for a, z in spans:
-        bare = not any(c.isalnum() for c in text[a:z])
-        if bare and out and out[-1][1] == a or out and out[-1][1] == a and not any(c.isalnum() for c in text[out[-1][0] : out[-1][1]]):
+        if out and out[-1][1] == a and (bare((a, z)) or bare(out[-1])):
             out[-1] = (out[-1][0], z)
         else:
             out.append((a, z))

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from mtqa.chrome import FEATURES, ChromeModel, RecurringLines, dominant_script, foreign_share, unit_features
+from mtqa.chrome import FEATURES, ChromeModel, RecurringLines, dominant_script, is_foreign, unit_features
 from mtqa.io import read_inputs
 from mtqa.reflow import reflow, text_lines
 from mtqa.segment import _sentences_in, segment_article
@@ -62,7 +62,7 @@ def units_and_labels(art: Article, gold: dict[int, str]):
     units = reflow(
         text,
         text_lines(text),
-        lambda t: match_boilerplate(t) is not None or foreign_share(t, script) > 0.5,
+        lambda t: match_boilerplate(t) is not None or is_foreign(t, script),
         _sentences_in,
     )
     feats = unit_features(text, units, art.recurring_lines)

@@ -137,10 +137,7 @@ def measure(bench: Path, recurring: bool = True) -> dict:
         first_body = next((k for k, lb in enumerate(labs) if lb["part"] == "body"), len(labs))
         head = next((lb for lb in labs[:first_body] if lb["part"] == "headline"), None)
         tsegs = [s for s in segs if s.kind == "title"]
-        if head is None:
-            ok = not tsegs
-        else:
-            ok = any(overlaps(head["start"], head["end"], s.start, s.end) for s in tsegs)
+        ok = not tsegs if head is None else any(overlaps(head["start"], head["end"], s.start, s.end) for s in tsegs)
         titles["cases"] += 1
         titles["correct"] += ok
         if not ok:

@@ -95,6 +95,14 @@ BOILERPLATE_LINES = [
     "Next article: Kim vows to deepen ties with Moscow",
     "« Previous Post",
     "Skip to content",
+    'Press "Enter" to skip to content',
+    "[ad_1]",
+    "[caption id=\"attachment_12\" align=\"alignnone\"]",
+    "https://example.com/images/2024/05/flood-photo-123.jpg",
+    "Anonymous said...",
+    "Sam P said...",
+    "2 comments:",
+    "Read alsoFloods close three border crossings",
 ]
 
 PROSE_LINES = [
@@ -128,6 +136,9 @@ PROSE_LINES = [
     "Bank of Korea holds rates at 3.5 percent for ninth straight meeting",
     "Leaving a comment on the proposal, the governor said no decision had been made.",
     "We use cookies sparingly, the company's spokesman said in a statement on Tuesday.",
+    "The minister said...",
+    "[The minister] rejected the claim, the agency said.",
+    "Read also the full text of the agreement, which was published on Monday.",
 ]
 
 
