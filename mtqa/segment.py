@@ -56,7 +56,6 @@ SEGMENT_VERSION = 2
 #: sentencex is fed at most this many characters at a time, so a huge line without breaks stays bounded.
 SPLIT_CHUNK = 20_000
 
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*", re.UNICODE)
 _LINE_BREAK = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 
@@ -77,11 +76,6 @@ def signature() -> str:
         f"segment:{SEGMENT_VERSION}|sentencex:{version('sentencex')}|layout:{h}|chrome:{chrome_signature()}"
         f"|boilerplate:{PATTERNS_VERSION[:8]}"
     )
-
-
-def looks_like_headline(line: str) -> bool:
-    """Short and without sentence-final punctuation: the old first-line test, kept for callers."""
-    return len(line.split()) <= layout_data()["segment"]["max_title_words"] and not _SENTENCE_END.search(line)
 
 
 @lru_cache(maxsize=1)
@@ -151,9 +145,9 @@ def _headline_shaped(line: str) -> bool:
 
 def _lead(flat: list[str], chrome: list[bool], foreign: list[bool]) -> list[int]:
     """Indexes of the units above the text: everything before the first unit that is neither chrome, nor shaped
-    like a headline, nor in another script."""
+    like a headline (above a longer paragraph when it ends with a full stop), nor in another script."""
     for i, t in enumerate(flat):
-        if not chrome[i] and not foreign[i] and not _headline_shaped(t):
+        if not chrome[i] and not foreign[i] and not (_headline_shaped(t) and _above_longer_text(flat, chrome, i)):
             return list(range(i))
     return list(range(len(flat)))
 
@@ -225,10 +219,11 @@ def _comment_section(text: str, units: list[Unit], flat: list[str]) -> int:
     return len(units)
 
 
-def _interruption(flat: list[str], chrome: list[bool], i: int) -> bool:
-    """Unit ``i`` stands inside a sentence: the unit before it stops without sentence-final punctuation and the
-    one after it goes on in lower case (a caption or an ad the scrape put mid-sentence)."""
-    if i == 0 or i + 1 >= len(flat) or chrome[i - 1] or chrome[i + 1]:
+def _interruption(flat: list[str], chrome: list[bool], fixed: list[bool], i: int) -> bool:
+    """Unit ``i`` stands inside a sentence: the body unit before it stops without sentence-final punctuation and
+    the one after it goes on in lower case (a caption or an ad the scrape put mid-sentence). ``fixed``: units a
+    pattern or a rule made chrome, which never continue a sentence."""
+    if i == 0 or i + 1 >= len(flat) or chrome[i - 1] or fixed[i + 1]:
         return False
     before, after = flat[i - 1], flat[i + 1]
     return (
@@ -275,8 +270,10 @@ def classify_units(article: Article, model: ChromeModel | None = None) -> tuple[
         m or r or (not f["prose"] and f["contained"] >= repeat)
         for m, r, f in zip(by_model, by_rule, feats, strict=True)
     ]
+    fixed = [r or (not f["prose"] and f["contained"] >= repeat) for r, f in zip(by_rule, feats, strict=True)]
     for i in range(len(units)):
-        chrome[i] = chrome[i] or _interruption(flat, chrome, i)
+        if _interruption(flat, chrome, fixed, i):  # the unit is chrome, the sentence goes on after it
+            chrome[i], chrome[i + 1] = True, False
     for i in range(_comment_section(text, units, flat), len(units)):
         chrome[i] = True
     for i in _lead(flat, chrome_for_title, foreign):  # a skip link or menu line in another script above the text

@@ -97,7 +97,7 @@ BOILERPLATE_LINES = [
     "Skip to content",
     'Press "Enter" to skip to content',
     "[ad_1]",
-    "[caption id=\"attachment_12\" align=\"alignnone\"]",
+    '[caption id="attachment_12" align="alignnone"]',
     "https://example.com/images/2024/05/flood-photo-123.jpg",
     "Anonymous said...",
     "Sam P said...",
