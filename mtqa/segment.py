@@ -83,6 +83,11 @@ def _domain_suffixes() -> frozenset[str]:
     return frozenset(layout_data()["segment"]["domain_suffixes"])
 
 
+@lru_cache(maxsize=1)
+def _list_marker() -> re.Pattern:
+    return re.compile(layout_data()["segment"]["list_marker"])
+
+
 def _domain_dot(text: str, dot: int) -> bool:
     """``text[dot]`` is the dot of a domain-like name ("URA.RU", "Yonhap.co.kr"), not a sentence end."""
     m = re.match(r"[A-Za-z]{2,6}(?![^\W\d_])", text[dot + 1 : dot + 8])
@@ -143,46 +148,60 @@ def _headline_shaped(line: str) -> bool:
     return _sentences_in(line) <= 2
 
 
-def _lead(flat: list[str], chrome: list[bool], foreign: list[bool]) -> list[int]:
-    """Indexes of the units above the text: everything before the first unit that is neither chrome, nor shaped
-    like a headline (above a longer paragraph when it ends with a full stop), nor in another script."""
-    for i, t in enumerate(flat):
-        if not chrome[i] and not foreign[i] and not (_headline_shaped(t) and _above_longer_text(flat, chrome, i)):
-            return list(range(i))
-    return list(range(len(flat)))
+class _Heads:
+    """Which units could be the headline, computed lazily (only the units above the text are ever asked)."""
+
+    def __init__(self, flat: list[str], chrome: list[bool], foreign: list[bool]):
+        self.flat, self.chrome, self.foreign = flat, chrome, foreign
+        words = [len(_WORD.findall(t)) for t in flat]
+        self.words = words
+        # longest non-chrome unit after each unit, for the full-stop rule
+        self.longest_after = [0] * (len(flat) + 1)
+        for i in range(len(flat) - 1, -1, -1):
+            self.longest_after[i] = max(self.longest_after[i + 1], 0 if chrome[i] else words[i])
+        self._shaped: dict[int, bool] = {}
+
+    def candidate(self, i: int) -> bool:
+        """Shaped like a headline; one ending with a full stop only above a longer paragraph (a one-sentence lead
+        would otherwise pass for one)."""
+        if i not in self._shaped:
+            self._shaped[i] = _headline_shaped(self.flat[i])
+        if not self._shaped[i]:
+            return False
+        full_stop = re.search(r"(?<!\.)\.[\"'”’)\]]*$", self.flat[i])
+        return not full_stop or self.longest_after[i + 1] > self.words[i]
+
+    def lead(self) -> list[int]:
+        """Indexes of the units above the text: everything before the first unit that is neither chrome, nor a
+        headline candidate, nor in another script."""
+        for i in range(len(self.flat)):
+            if not self.chrome[i] and not self.foreign[i] and not self.candidate(i):
+                return list(range(i))
+        return list(range(len(self.flat)))
 
 
-def _above_longer_text(flat: list[str], chrome: list[bool], i: int) -> bool:
-    """A unit that ends with a full stop is a headline only above a longer paragraph (a one-sentence lead would
-    otherwise pass for one); other units always may be."""
-    if not re.search(r"(?<!\.)\.[\"'”’)\]]*$", flat[i]):
-        return True
-    n = len(_WORD.findall(flat[i]))
-    return any(len(_WORD.findall(flat[j])) > n for j in range(i + 1, len(flat)) if not chrome[j])
-
-
-def _choose_title(
-    flat: list[str], chrome: list[bool], foreign: list[bool], given: str | None, fallback: list[float | None]
-) -> int | None:
+def _choose_title(heads: _Heads, given: str | None, fallback: list[float | None]) -> int | None:
     """Index of the headline unit, or None.
 
-    The first heading-shaped unit above the text that is not chrome, passing over a short site or section name,
+    The first headline candidate above the text that is not chrome, passing over a short site or section name,
     a page title that is a later heading plus the site's name, and a heading cut off with an ellipsis when a
-    heading follows them. When every heading above the text is chrome, the one least likely to be chrome
+    heading follows them. When every candidate above the text is chrome, the one least likely to be chrome
     (``fallback``: its probability, None where the evidence is not the model's alone) if it is below the
     ``title_fallback_max`` probability. A unit in another script than the article's is a headline only with
-    ``foreign_title_min_letters`` letters or more (a source-language headline, not a skip link or a menu)."""
-    lead = _lead(flat, chrome, foreign)
+    ``foreign_title_min_letters`` letters or more (a source-language headline, not a skip link or a menu).
+    A corpus title (``given``) is the unit above or at the start of the text that reads the same, if any."""
+    flat, chrome = heads.flat, heads.chrome
+    lead = heads.lead()
     if given is not None:
         key = normalise(given)
-        return next((i for i in lead + [len(lead)] if i < len(flat) and key and normalise(flat[i]) == key), None)
+        return next((i for i in [*lead, len(lead)] if i < len(flat) and key and normalise(flat[i]) == key), None)
     cfg = layout_data()["segment"]
     min_letters = cfg["foreign_title_min_letters"]
-    lead = [i for i in lead if not foreign[i] or sum(c.isalpha() for c in flat[i]) >= min_letters]
-    heads = [i for i in lead if not chrome[i] and _headline_shaped(flat[i]) and _above_longer_text(flat, chrome, i)]
-    keys = {i: normalise(flat[i]) for i in heads}
-    for n, i in enumerate(heads):
-        later = heads[n + 1 :]
+    lead = [i for i in lead if not heads.foreign[i] or sum(c.isalpha() for c in flat[i]) >= min_letters]
+    found = [i for i in lead if not chrome[i] and heads.candidate(i)]
+    keys = {i: normalise(flat[i]) for i in found}
+    for n, i in enumerate(found):
+        later = found[n + 1 :]
         if not later:
             return i
         if any(keys[j] and keys[i].startswith(keys[j] + " ") for j in later):
@@ -192,16 +211,9 @@ def _choose_title(
         if flat[i].endswith(("...", "…")):
             continue  # a teaser cut short
         return i
-    if heads:
-        return heads[0]
-    scored = [
-        (p, i)
-        for i in lead
-        if chrome[i]
-        and (p := fallback[i]) is not None
-        and _headline_shaped(flat[i])
-        and _above_longer_text(flat, chrome, i)
-    ]
+    if found:
+        return found[0]
+    scored = [(p, i) for i in lead if chrome[i] and (p := fallback[i]) is not None and heads.candidate(i)]
     if scored and min(scored)[0] < cfg["title_fallback_max"]:
         return min(scored)[1]
     return None
@@ -264,8 +276,8 @@ def classify_units(article: Article, model: ChromeModel | None = None) -> tuple[
         p if not (f["pattern"] or f["repeated"] or f["recurring"] or g) else None
         for p, f, g in zip(prob, feats, foreign, strict=True)
     ]
-    chrome_for_title = [m or r for m, r in zip(by_model, by_rule, strict=True)]
-    title = _choose_title(flat, chrome_for_title, foreign, article.title, only_model)
+    heads = _Heads(flat, [m or r for m, r in zip(by_model, by_rule, strict=True)], foreign)
+    title = _choose_title(heads, article.title, only_model)
     chrome = [
         m or r or (not f["prose"] and f["contained"] >= repeat)
         for m, r, f in zip(by_model, by_rule, feats, strict=True)
@@ -276,7 +288,7 @@ def classify_units(article: Article, model: ChromeModel | None = None) -> tuple[
             chrome[i], chrome[i + 1] = True, False
     for i in range(_comment_section(text, units, flat), len(units)):
         chrome[i] = True
-    for i in _lead(flat, chrome_for_title, foreign):  # a skip link or menu line in another script above the text
+    for i in heads.lead():  # a skip link or menu line in another script above the text
         chrome[i] = chrome[i] or (foreign[i] and i != title)
     if title is not None:
         chrome[title] = False
@@ -312,7 +324,12 @@ def segment_article(article: Article, model: ChromeModel | None = None) -> Layou
             for ln in unit.lines:
                 add("boilerplate", ln.start, ln.end)
             continue
-        spans = split_sentences(text, unit.start, unit.end)
+        start = unit.start
+        marker = _list_marker().match(text, start, unit.end)
+        if marker and marker.end() < unit.end:  # a bullet is layout, not part of the sentence
+            add("boilerplate", start, start + len(marker.group(0).rstrip()))
+            start = marker.end()
+        spans = split_sentences(text, start, unit.end)
         for a, z in _attach_fragments(text, spans):
             if any(c.isalnum() for c in text[a:z]):
                 paragraph_of[len(segments)] = (unit.start, unit.end)

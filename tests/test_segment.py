@@ -163,3 +163,21 @@ def test_signature_names_version_library_and_data():
     assert f"layout:{hashlib.sha1((data / 'layout.json').read_bytes()).hexdigest()[:8]}" in sig
     assert f"chrome:{hashlib.sha1((data / 'chrome.json').read_bytes()).hexdigest()[:8]}" in sig
     assert f"boilerplate:{hashlib.sha1((data / 'boilerplate.tsv').read_bytes()).hexdigest()[:8]}" in sig
+
+
+def test_a_bullet_before_a_sentence_is_layout_not_part_of_it():
+    text = (
+        "Vaccination schedule for the city\n\n"
+        "The city will send vaccination tickets to every resident over 12 from next week, officials said.\n\n"
+        "〇 People who are 60 years old or older can book from July 10.\n\n"
+        "・Appointments for younger people open in August.\n"
+    )
+    segs = segment_article(Article(id="l", text=text, input="t")).segments
+    got = [(s.kind, s.text) for s in segs]
+    assert got[-4:] == [
+        ("boilerplate", "〇"),
+        ("body", "People who are 60 years old or older can book from July 10."),
+        ("boilerplate", "・"),
+        ("body", "Appointments for younger people open in August."),
+    ]
+    assert all(text[s.start : s.end] == s.text for s in segs)
