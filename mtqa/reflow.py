@@ -6,12 +6,13 @@ several lines; read line by line, every line would be a sentence fragment. A lin
 
 * strong evidence: the next line starts in lower case or with closing punctuation (``)``, ``,``, ``;``), or
   the line ends on a comma, an open bracket or a word that cannot end a sentence ("the", "of", "and");
-* inside an evidently wrapped block (a run of lines without blank lines that has strong evidence somewhere),
+* inside an evidently wrapped block (a run of lines without blank lines that has strong evidence somewhere
+  and where most lines stop short of a sentence end),
   any break after a line without sentence-final punctuation, except after the article's first line when the
   next one starts a new capitalised line (a headline standing on top of wrapped text); in a document where
   several blocks are wrapped, the same for any line about as long as the wrapped lines;
-* a multi-sentence prose line that stops without final punctuation, followed by prose (a sentence broken by
-  the scrape).
+* a multi-sentence prose line that stops in a lower-case word without final punctuation, followed by prose
+  (a sentence broken by the scrape).
 
 Across a blank line it takes two signals, or closing punctuation at the start of the next line, so a
 sentence broken around a stray line ("... avoid the stairwell (" / "under the window" / "), but ...") is
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -170,10 +172,14 @@ def reflow(
         for i in range(1, len(lines))
         if not lines[i].blank_before and joinable(i) and strong_continuation(body[i - 1], body[i])
     ]
-    wrapped_blocks = {block_of[i] for i in strong}
-    # a document wrapped throughout: a long line without final punctuation continues, whatever its block
+    # a block is wrapped when it has strong evidence and most of its lines stop short of a sentence end (a
+    # paragraph-per-line text with one odd break is not)
     cfg = layout_data()["reflow"]
-    widths = sorted(len(body[i - 1]) for i in strong)
+    lines_in: Counter[int] = Counter(block_of)
+    open_in: Counter[int] = Counter(block_of[i] for i in range(len(lines)) if not ends_sentence(body[i]))
+    wrapped_blocks = {b for b in (block_of[i] for i in strong) if open_in[b] >= cfg["wrapped_open_share"] * lines_in[b]}
+    # a document wrapped throughout: a long line without final punctuation continues, whatever its block
+    widths = sorted(len(body[i - 1]) for i in strong if block_of[i] in wrapped_blocks)
     wrap_width = widths[len(widths) // 2] if len(wrapped_blocks) >= cfg["wrapped_document_blocks"] else None
     units: list[list[Line]] = [[lines[0]]]
     for i in range(1, len(lines)):
@@ -188,8 +194,9 @@ def reflow(
             join = i - 1 != first_free  # a headline on top of wrapped text stays a line of its own
         elif wrap_width is not None and len(a) >= cfg["wrapped_line_share"] * wrap_width:
             join = i - 1 != first_free
-        else:
-            join = sentences(a) >= 2 and _prose_line(a) and _prose_line(b)
+        else:  # a prose line that stops mid-clause, in a lower-case word, and prose going on
+            last = _WORD.findall(a[-40:])
+            join = bool(last) and last[-1].islower() and _prose_line(a) and _prose_line(b) and sentences(a) >= 2
         if join:
             units[-1].append(lines[i])
         else:

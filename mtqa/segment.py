@@ -249,7 +249,8 @@ def _interruption(flat: list[str], chrome: list[bool], fixed: list[bool], i: int
 def classify_units(article: Article, model: ChromeModel | None = None) -> tuple[list[Unit], list[bool], int | None]:
     """The article's units, whether each is chrome, and the index of the headline unit (or None).
 
-    Chrome: the model's probability reaches its threshold; or a non-prose unit repeats most of a prose paragraph
+    Chrome: a boilerplate pattern matches it; or it ends with a photo credit (a caption); or the model's
+    probability reaches its threshold; or a non-prose unit repeats most of a prose paragraph
     (a caption, a pull quote: ``repeat_share``); or a non-prose line recurs across the source's articles; or the
     unit interrupts a sentence; or it lies in the comment section; or it stands above the headline (the page
     header) or repeats it. ``model`` replaces the shipped chrome model (scripts/fit_chrome.py uses it for
@@ -269,11 +270,11 @@ def classify_units(article: Article, model: ChromeModel | None = None) -> tuple[
     flat = [" ".join(text[u.start : u.end].split()) for u in units]
     prob = [model.probability(f) for f in feats]
     by_model = [p >= model.threshold for p in prob]
-    by_rule = [bool(f["pattern"] or f["recurring"]) for f in feats]
+    by_rule = [bool(f["pattern"] or f["credit_tail"] or f["recurring"]) for f in feats]
     # the title is chosen before the repeat rule: a headline repeated in the lead is still the headline
     foreign = [is_foreign(t, script) for t in flat]
     only_model = [
-        p if not (f["pattern"] or f["repeated"] or f["recurring"] or g) else None
+        p if not (f["pattern"] or f["credit_tail"] or f["repeated"] or f["recurring"] or g) else None
         for p, f, g in zip(prob, feats, foreign, strict=True)
     ]
     heads = _Heads(flat, [m or r for m, r in zip(by_model, by_rule, strict=True)], foreign)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fit the chrome classifier (data/chrome.json) on the real-world dev pages, with leave-one-case-out figures.
 
-    scripts/fit_chrome.py [BENCH_DIR] [--write] [--C 1.0] [--threshold 0.5]
+    scripts/fit_chrome.py [BENCH_DIR] [--write] [--C 1.0] [--threshold 0.6] [--without F1,F2]
 
 BENCH_DIR is the realworld_dev folder (default ../shared/benchmarks/realworld_dev relative to the repository).
 Training units: the units (mtqa.reflow) of the .txt cases whose text equals the file; a unit is chrome when
@@ -114,16 +114,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("bench", type=Path, nargs="?", default=DEFAULT_BENCH)
     ap.add_argument("--write", action="store_true", help="write data/chrome.json")
     ap.add_argument("--C", type=float, default=1.0, help="inverse L2 strength")
-    ap.add_argument("--threshold", type=float, default=0.5)
+    ap.add_argument("--threshold", type=float, default=0.6, help="chrome when the probability reaches it")
     ap.add_argument("--without", default="", help="comma-separated features to leave out (for comparisons)")
     args = ap.parse_args(argv)
     cases = load_cases(args.bench)
     per_case = {}
     for art, gold in cases:
         feats, labels = units_and_labels(art, gold)
-        weight = 1.0 / max(1, len(feats)) * 10.0  # every case weighs the same in total
-        # units a boilerplate pattern matches are chrome by rule: the model learns the rest
-        per_case[art.id] = [(f, g, weight) for f, g in zip(feats, labels, strict=True) if not f["pattern"]]
+        # units a pattern or a credit decides by rule stay in: they teach the model what chrome looks like
+        rows = list(zip(feats, labels, strict=True))
+        weight = 10.0 / max(1, len(rows))  # every case weighs the same in total
+        per_case[art.id] = [(f, g, weight) for f, g in rows]
     all_rows = [r for rows in per_case.values() for r in rows]
     features = tuple(f for f in FEATURES if f not in args.without.split(","))
     full = fit(all_rows, args.C, args.threshold, features)
@@ -160,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             "fitted": {
                 "command": "scripts/fit_chrome.py --write"
                 + (f" --C {args.C}" if args.C != 1.0 else "")
-                + (f" --threshold {args.threshold}" if args.threshold != 0.5 else ""),
+                + (f" --threshold {args.threshold}" if args.threshold != 0.6 else "")
+                + (f" --without {args.without}" if args.without else ""),
                 "units": len(all_rows),
                 "cases": len(per_case),
                 "lines_in_sample": ins,

@@ -29,6 +29,7 @@ BOILERPLATE_LINES = [
     "March 14, 2024",
     "Monday, 4 December 2023",
     "2022-04-18 10:32",
+    "August 05, 2019 7:48 AM GMT+7",
     "3 hours ago",
     "5 min read",
     "Source: Xinhua",
