@@ -133,7 +133,7 @@ def _sentence_like(line: str, words: list[str], function: frozenset[str]) -> boo
         len(words) >= 3
         and words[0][0].isupper()
         and bool(_SENTENCE_END.search(line))
-        and any(w.lower() in function for w in words[1:])
+        and any(w.lower() in function for w in words)
     )
 
 
@@ -177,10 +177,11 @@ def unit_features(text: str, units: Sequence[Unit], recurring: frozenset[str] = 
     keys = [normalise(t) for t in flat]
     seen: set[str] = set()
     run_len = [0] * len(units)
+    listy = [not p and not f["sentence_like"] for p, f in zip(prose, feats, strict=True)]
     i = 0
-    while i < len(units):  # blocks of adjacent non-prose units, no blank line between (menus, link lists)
+    while i < len(units):  # blocks of adjacent units that are not sentences, no blank line between (menus, links)
         j = i + 1
-        while j < len(units) and not prose[i] and not prose[j] and not units[j].lines[0].blank_before:
+        while j < len(units) and listy[i] and listy[j] and not units[j].lines[0].blank_before:
             j += 1
         for k in range(i, j):
             run_len[k] = j - i
@@ -201,10 +202,11 @@ def unit_features(text: str, units: Sequence[Unit], recurring: frozenset[str] = 
         f["contained"] = contained
         f["recurring"] = float(not prose[i] and key in recurring)
         f["before_prose"] = float(i < first)
-        f["after_prose"] = float(i > last and not f["sentence_like"])
+        # after the text's end: only where there is text (in an article without prose, nothing is "after" it)
+        f["after_prose"] = float(0 <= last < i and not f["sentence_like"])
         f["next_prose"] = float(i + 1 < len(units) and prose[i + 1])
         f["prev_prose"] = float(i > 0 and prose[i - 1])
-        f["log_run"] = math.log1p(run_len[i]) if not prose[i] else 0.0
+        f["log_run"] = math.log1p(run_len[i]) if listy[i] else 0.0
         f["prose"] = float(prose[i])
     return feats
 

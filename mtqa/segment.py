@@ -298,6 +298,12 @@ def classify_units(article: Article, model: ChromeModel | None = None) -> tuple[
         key = normalise(flat[title])
         for i in range(title + 1, len(units)):
             chrome[i] = chrome[i] or normalise(flat[i]) == key
+    if all(c or i == title for i, c in enumerate(chrome)):
+        # the model never leaves an article without text: in a page this short its evidence (position, runs) is
+        # void, so the units it alone made chrome and that end like sentences stay body
+        for i, f in enumerate(feats):
+            if i != title and by_model[i] and not fixed[i] and f["sentence_end"]:
+                chrome[i] = False
     return units, chrome, title
 
 

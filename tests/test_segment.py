@@ -181,3 +181,13 @@ def test_a_bullet_before_a_sentence_is_layout_not_part_of_it():
         ("body", "Appointments for younger people open in August."),
     ]
     assert all(text[s.start : s.end] == s.text for s in segs)
+
+
+def test_a_short_item_keeps_its_sentences():
+    # a feed item: headline and one short sentence; position evidence is void in a page this short
+    for given in ("Port reopens", None):
+        layout = segment_article(Article(id="p", text="Port reopens\nThe port reopened.", input="t", title=given))
+        assert [(s.kind, s.text) for s in layout.segments] == [
+            ("title", "Port reopens"),
+            ("body", "The port reopened."),
+        ]
