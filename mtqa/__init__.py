@@ -13,20 +13,6 @@ from mtqa.report import ReportWriter, write_reports  # noqa: E402
 from mtqa.types import Article, ArticleFinding, ArticleResult, Finding, ReadError, Segment  # noqa: E402
 
 __all__ = [
-    "Article",
-    "ArticleFinding",
-    "ArticleResult",
-    "Finding",
-    "GateConfig",
-    "GateOutcome",
-    "Pipeline",
-    "ReadError",
-    "ReportWriter",
-    "Segment",
-    "Settings",
-    "check",
-    "iter_scores",
-    "score_articles",
-    "score_text",
-    "write_reports",
+    "Article", "ArticleFinding", "ArticleResult", "Finding", "GateConfig", "GateOutcome", "Pipeline", "ReadError",
+    "ReportWriter", "Segment", "Settings", "check", "iter_scores", "score_articles", "score_text", "write_reports",
 ]

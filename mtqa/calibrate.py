@@ -72,17 +72,8 @@ class Calibration:
         return hashlib.sha1(blob.encode()).hexdigest()[:8]
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "features": self.features,
-                "mean": self.mean,
-                "scale": self.scale,
-                "coef": self.coef,
-                "intercept": self.intercept,
-                "meta": self.meta,
-            },
-            indent=1,
-        )
+        return json.dumps({"features": self.features, "mean": self.mean, "scale": self.scale,
+                           "coef": self.coef, "intercept": self.intercept, "meta": self.meta}, indent=1)
 
 
 def shipped_calibration(model: str | None = None) -> str:
@@ -103,7 +94,6 @@ def load_calibration(path: str | Path | None = None, model: str | None = None) -
     d = json.loads(raw)
     cal = Calibration(d["features"], d["mean"], d["scale"], d["coef"], d["intercept"], d.get("meta", {}))
     if list(cal.features) != list(FEATURES):
-        raise ValueError(
-            f"calibration {where} was fitted on other features ({cal.features}); refit with scripts/calibrate.py"
-        )
+        raise ValueError(f"calibration {where} was fitted on other features "
+                         f"({cal.features}); refit with scripts/calibrate.py")
     return cal

@@ -29,35 +29,19 @@ if TYPE_CHECKING:
 
 NOT_DONE = "not done: interrupted"
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="Find garbled machine-translated sentences in English news articles.",
-)
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Find garbled machine-translated sentences in English news articles.")
 
-ModelOpt = Annotated[
-    str | None,
-    typer.Option("--model", help="smollm2 (default), gemma3-270m, a .gguf file or a local transformers folder."),
-]
-BackendOpt = Annotated[
-    str,
-    typer.Option(
-        "--backend", help="torch (default) or onnx: the model body in ONNX Runtime, exported once (~2 min), faster."
-    ),
-]
-CacheOpt = Annotated[
-    Path | None,
-    typer.Option("--cache", help="Sentence score cache folder (default: the user cache dir, e.g. ~/.cache/mtqa)."),
-]
+ModelOpt = Annotated[str | None, typer.Option(
+    "--model", help="smollm2 (default), gemma3-270m, a .gguf file or a local transformers folder.")]
+BackendOpt = Annotated[str, typer.Option(
+    "--backend", help="torch (default) or onnx: the model body in ONNX Runtime, exported once (~2 min), faster.")]
+CacheOpt = Annotated[Path | None, typer.Option(
+    "--cache", help="Sentence score cache folder (default: the user cache dir, e.g. ~/.cache/mtqa).")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Score every sentence afresh; write no cache.")]
-ReferenceOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--reference",
-        help="A trusted English version of the story (text file) to compare the single input "
-        "article with; corpora give one per article in a 'reference' field.",
-    ),
-]
+ReferenceOpt = Annotated[Path | None, typer.Option(
+    "--reference", help="A trusted English version of the story (text file) to compare the single input "
+                        "article with; corpora give one per article in a 'reference' field.")]
 
 
 def _cache(cache: Path | None, no_cache: bool) -> str | None:
@@ -66,6 +50,8 @@ def _cache(cache: Path | None, no_cache: bool) -> str | None:
     from mtqa.lm import cache_dir
 
     return str(cache or cache_dir())
+
+
 
 
 def _read_reference(path: Path) -> str:
@@ -90,11 +76,8 @@ def _with_reference(inputs: list[Path], path: Path) -> list[Article | ReadError]
     text = _read_reference(path)
     items = list(read_inputs(inputs))
     if len(items) != 1:
-        typer.echo(
-            f"mtqa: --reference compares one article with its reference, but the inputs hold {len(items)} "
-            "articles; give one article, or a corpus with a 'reference' field",
-            err=True,
-        )
+        typer.echo(f"mtqa: --reference compares one article with its reference, but the inputs hold {len(items)} "
+                   "articles; give one article, or a corpus with a 'reference' field", err=True)
         raise typer.Exit(2)
     return [replace(x, reference=text) if isinstance(x, Article) else x for x in items]
 
@@ -115,75 +98,45 @@ def _main() -> None:
     """Find garbled machine-translated sentences in English news articles."""
 
 
-EngineOpt = Annotated[
-    str,
-    typer.Option(
-        "--engine", help="local (this process) or dask (a Dask cluster: --scheduler ADDRESS, else a local one)."
-    ),
-]
-SchedulerOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--scheduler", help="Address of a running Dask scheduler (with --engine dask), e.g. tcp://10.0.0.5:8786."
-    ),
-]
-WorkersOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--workers", min=1, help="Score in N worker processes on this machine (a local Dask cluster; 1: in-process)."
-    ),
-]
+EngineOpt = Annotated[str, typer.Option(
+    "--engine", help="local (this process) or dask (a Dask cluster: --scheduler ADDRESS, else a local one).")]
+SchedulerOpt = Annotated[str | None, typer.Option(
+    "--scheduler", help="Address of a running Dask scheduler (with --engine dask), e.g. tcp://10.0.0.5:8786.")]
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", min=1, help="Score in N worker processes on this machine (a local Dask cluster; 1: in-process).")]
 
 
 @app.command()
 def score(
-    inputs: Annotated[
-        list[Path],
-        typer.Argument(
-            help=".txt files, folders, .jsonl/.csv/.parquet corpora, .html pages, feeds; '-' reads JSONL from stdin."
-        ),
-    ],
+    inputs: Annotated[list[Path], typer.Argument(
+        help=".txt files, folders, .jsonl/.csv/.parquet corpora, .html pages, feeds; '-' reads JSONL from stdin.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("reports/latest"),
     fmt: Annotated[str, typer.Option("--format", help="'files' writes DIR; 'json' prints one article.")] = "files",
     model: ModelOpt = None,
-    threads: Annotated[
-        int | None, typer.Option(help="torch threads (default: all cores; with --workers, an equal share each).")
-    ] = None,
+    threads: Annotated[int | None, typer.Option(
+        help="torch threads (default: all cores; with --workers, an equal share each).")] = None,
     backend: BackendOpt = "torch",
     flag_threshold: Annotated[float, typer.Option(help="Sentence probability that flags it.")] = 0.5,
-    flag_severity: Annotated[
-        str, typer.Option(help="Rule findings of this severity or worse flag their sentence: minor or major.")
-    ] = "minor",
+    flag_severity: Annotated[str, typer.Option(
+        help="Rule findings of this severity or worse flag their sentence: minor or major.")] = "minor",
     review_threshold: Annotated[float, typer.Option(help="Article score for 'review'.")] = 0.5,
     fail_threshold: Annotated[float, typer.Option(help="Article score for 'fail'.")] = 0.8,
     calibration: Annotated[Path | None, typer.Option(help="Calibration JSON (default: shipped).")] = None,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
-    resume: Annotated[
-        bool,
-        typer.Option(
-            "--resume", help="Reuse the finished reports in --out that have this run's signature; score the rest."
-        ),
-    ] = False,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Reuse the finished reports in --out that have this run's signature; score the rest.")
+                      ] = False,
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
-    log_every: Annotated[
-        int,
-        typer.Option(
-            "--log-every", min=0, help="When stderr is not a terminal, print a progress line every N chunks (0: never)."
-        ),
-    ] = 0,
-    chunk_articles: Annotated[
-        int | None,
-        typer.Option(
-            "--chunk-articles",
-            min=1,
-            hidden=True,
-            help="Articles scored together (an interrupt waits for them); "
-            "default 64, fewer for a small corpus with --workers.",
-        ),
-    ] = None,
+    log_every: Annotated[int, typer.Option(
+        "--log-every", min=0, help="When stderr is not a terminal, print a progress line every N chunks (0: never).")
+                         ] = 0,
+    chunk_articles: Annotated[int | None, typer.Option(
+        "--chunk-articles", min=1, hidden=True, help="Articles scored together (an interrupt waits for them); "
+                                                     "default 64, fewer for a small corpus with --workers.")
+                              ] = None,
     reference: ReferenceOpt = None,
 ) -> None:
     """Score articles and write per-article JSON/Markdown/HTML reports plus a corpus summary.
@@ -196,18 +149,11 @@ def score(
         raise typer.BadParameter("--flag-severity must be minor or major")
     if fmt not in ("files", "json"):
         raise typer.BadParameter("--format must be 'files' or 'json'")
-    settings = Settings(
-        model=model,
-        threads=threads,
-        backend=backend,
-        flag_threshold=flag_threshold,
-        flag_severity=flag_severity,
-        review_threshold=review_threshold,
-        fail_threshold=fail_threshold,
-        calibration=str(calibration) if calibration else None,
-        cache=_cache(cache, no_cache),
-        chunk_articles=chunk_articles,
-    )
+    settings = Settings(model=model, threads=threads, backend=backend, flag_threshold=flag_threshold,
+                        flag_severity=flag_severity,
+                        review_threshold=review_threshold, fail_threshold=fail_threshold,
+                        calibration=str(calibration) if calibration else None, cache=_cache(cache, no_cache),
+                        chunk_articles=chunk_articles)
     items = _with_reference(inputs, reference) if reference else None
     with _model_errors(), _engine(settings, engine, scheduler, workers) as eng:
         if fmt == "json":
@@ -218,9 +164,8 @@ def score(
     for where, error in tally.errors:
         typer.echo(f"  error: {where}: {error}", err=True)
     if tally.signum:
-        typer.echo(
-            f"mtqa: interrupted; rerun the same command with --resume to score the {tally.not_done} left", err=True
-        )
+        typer.echo(f"mtqa: interrupted; rerun the same command with --resume to score the {tally.not_done} left",
+                   err=True)
         raise typer.Exit(128 + tally.signum)
     raise typer.Exit(2 if tally.errors else 0)
 
@@ -272,21 +217,16 @@ class RunTally:
     def message(self, out: Path, resume: bool) -> str:
         v = self.verdicts
         extra = (f", {self.reused} reused from an earlier run" if resume else "") + (
-            f", {self.not_done} not done (interrupted)" if self.signum else ""
-        )
-        return (
-            f"{self.articles} articles: {v['pass']} pass, {v['review']} review, {v['fail']} fail, "
-            f"{len(self.errors)} error{extra} -> {out}/index.html"
-        )
+            f", {self.not_done} not done (interrupted)" if self.signum else "")
+        return (f"{self.articles} articles: {v['pass']} pass, {v['review']} review, {v['fail']} fail, "
+                f"{len(self.errors)} error{extra} -> {out}/index.html")
 
 
 def sentences_line(counts: Counter) -> str:
     """Where the run's LM scores came from: the model, the persistent cache, or a repeat within the run."""
     copied = f" ({counts['articles_copied']:,} exact copies of articles)" if counts["articles_copied"] else ""
-    return (
-        f"sentences: {counts['sentences_lm_scored']:,} scored by the language model, "
-        f"{counts['sentences_cache_hits']:,} from the score cache, {counts['sentences_reused']:,} repeats{copied}"
-    )
+    return (f"sentences: {counts['sentences_lm_scored']:,} scored by the language model, "
+            f"{counts['sentences_cache_hits']:,} from the score cache, {counts['sentences_reused']:,} repeats{copied}")
 
 
 @dataclass
@@ -299,9 +239,8 @@ class _Plan:
     interrupted: bool = False
 
 
-def _plans(
-    items: Iterable[Article | ReadError], size: int, writer: ReportWriter, resume: bool, interrupt: _Interrupt
-) -> Iterator[tuple[_Plan, list[Article | ReadError]]]:
+def _plans(items: Iterable[Article | ReadError], size: int, writer: ReportWriter, resume: bool,
+           interrupt: _Interrupt) -> Iterator[tuple[_Plan, list[Article | ReadError]]]:
     """``(plan, what to score)`` per chunk, in input order: file stems are reserved here, in input order,
     whether an article is reused or scored; after an interrupt nothing more is sent to be scored."""
     for chunk in chunked(items, size):
@@ -310,23 +249,13 @@ def _plans(
             continue
         for item in chunk:
             writer.stem(_result_id(item))
-        reused = {
-            i: prev
-            for i, item in enumerate(chunk)
-            if resume and isinstance(item, Article) and (prev := writer.finished(item.id, item.input)) is not None
-        }
+        reused = {i: prev for i, item in enumerate(chunk) if resume and isinstance(item, Article)
+                  and (prev := writer.finished(item.id, item.input)) is not None}
         yield _Plan(chunk, reused), [item for i, item in enumerate(chunk) if i not in reused]
 
 
-def score_to_folder(
-    eng: Engine,
-    inputs: list[Path],
-    out: Path,
-    *,
-    resume: bool = False,
-    log_every: int = 0,
-    items: Iterable[Article | ReadError] | None = None,
-) -> RunTally:
+def score_to_folder(eng: Engine, inputs: list[Path], out: Path, *, resume: bool = False, log_every: int = 0,
+                    items: Iterable[Article | ReadError] | None = None) -> RunTally:
     """What ``mtqa score`` does once its engine is up: read the inputs chunk by chunk, score them with ``eng``,
     write each chunk's reports and sentences, then the summary. Only a tally is kept (scripts/bench_corpus.py
     times this); SIGINT/SIGTERM stop it after the chunks already sent to be scored. ``items``, when given, are
@@ -337,12 +266,8 @@ def score_to_folder(
     total = count_inputs(inputs)
     size = chunk_size(eng.settings.chunk_articles, total, eng.threads)
     # A second interrupt (or a model that does not load) leaves the writer at once, with no temporary file.
-    with (
-        _fewer_gc_passes(),
-        ReportWriter(out, eng.signature) as writer,
-        _Interrupt() as interrupt,
-        RunProgress(total, log_every=log_every) as progress,
-    ):
+    with _fewer_gc_passes(), ReportWriter(out, eng.signature) as writer, _Interrupt() as interrupt, \
+            RunProgress(total, log_every=log_every) as progress:
         stream = read_inputs(inputs) if items is None else items
         plans = _plans(stream, size, writer, resume, interrupt)
         for plan, scored in eng.map(plans):
@@ -367,9 +292,8 @@ def _fewer_gc_passes() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
-def _write_chunk(
-    plan: _Plan, scored: Iterator[ArticleResult], writer: ReportWriter, tally: RunTally, signature: str
-) -> None:
+def _write_chunk(plan: _Plan, scored: Iterator[ArticleResult], writer: ReportWriter, tally: RunTally,
+                 signature: str) -> None:
     for i, item in enumerate(plan.chunk):
         if plan.interrupted:
             res, write = _unscored(item, signature), True
@@ -414,63 +338,39 @@ class _Interrupt:
         if self.signum:
             raise KeyboardInterrupt
         self.signum = signum
-        typer.echo(
-            "\nmtqa: interrupted; finishing the current articles and writing the summary "
-            "(interrupt again to stop at once)",
-            err=True,
-        )
+        typer.echo("\nmtqa: interrupted; finishing the current articles and writing the summary "
+                   "(interrupt again to stop at once)", err=True)
 
 
 @app.command()
 def check(
-    inputs: Annotated[
-        list[str],
-        typer.Argument(help="Files, folders, corpora, .html pages, .rss/.atom/.xml feeds; '-' reads JSONL from stdin."),
-    ],
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", help="Config file (default: ./mtqa.toml; tool.mtqa in ./pyproject.toml is read first)."
-        ),
-    ] = None,
-    max_score: Annotated[
-        float | None, typer.Option(help="Sentence probability that fails the gate (default 0.8).")
-    ] = None,
-    max_flagged_share: Annotated[
-        float | None,
-        typer.Option(help="Fail when more than this share of an article's sentences is flagged (default 1.0: off)."),
-    ] = None,
-    ignore_rule: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--ignore-rule", help="Rule code that never fails the gate (repeatable; adds to the config's list)."
-        ),
-    ] = None,
-    min_severity: Annotated[
-        str | None, typer.Option(help="Findings of this severity or worse fail: minor|major.")
-    ] = None,
-    fail_on: Annotated[
-        str | None,
-        typer.Option("--fail-on", help="'fail' (default): fail what the report calls fail; 'review': fail review too."),
-    ] = None,
-    review_score: Annotated[
-        float | None, typer.Option(help="With --fail-on review: sentence probability that fails (default 0.5).")
-    ] = None,
-    min_chrf: Annotated[
-        float | None,
-        typer.Option(help="Fail an article whose chrF against its reference is below this (0-100; default off)."),
-    ] = None,
-    min_sentence_chrf: Annotated[
-        float | None,
-        typer.Option(help="Fail a sentence whose chrF against its reference sentence is below this (default off)."),
-    ] = None,
+    inputs: Annotated[list[str], typer.Argument(
+        help="Files, folders, corpora, .html pages, .rss/.atom/.xml feeds; '-' reads JSONL from stdin.")],
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="Config file (default: ./mtqa.toml; tool.mtqa in ./pyproject.toml is read first).")] = None,
+    max_score: Annotated[float | None, typer.Option(
+        help="Sentence probability that fails the gate (default 0.8).")] = None,
+    max_flagged_share: Annotated[float | None, typer.Option(
+        help="Fail when more than this share of an article's sentences is flagged (default 1.0: off).")] = None,
+    ignore_rule: Annotated[list[str] | None, typer.Option(
+        "--ignore-rule", help="Rule code that never fails the gate (repeatable; adds to the config's list).")] = None,
+    min_severity: Annotated[str | None, typer.Option(help="Findings of this severity or worse fail: minor|major.")
+                            ] = None,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="'fail' (default): fail what the report calls fail; 'review': fail review too.")] = None,
+    review_score: Annotated[float | None, typer.Option(
+        help="With --fail-on review: sentence probability that fails (default 0.5).")] = None,
+    min_chrf: Annotated[float | None, typer.Option(
+        help="Fail an article whose chrF against its reference is below this (0-100; default off).")] = None,
+    min_sentence_chrf: Annotated[float | None, typer.Option(
+        help="Fail a sentence whose chrF against its reference sentence is below this (default off).")] = None,
     reference: ReferenceOpt = None,
     baseline: Annotated[Path | None, typer.Option(help="Baseline JSON: recorded findings do not count.")] = None,
-    write_baseline: Annotated[
-        Path | None, typer.Option(help="Record the current failures in this baseline file and exit 0.")
-    ] = None,
+    write_baseline: Annotated[Path | None, typer.Option(
+        help="Record the current failures in this baseline file and exit 0.")] = None,
     junit: Annotated[Path | None, typer.Option(help="Write a JUnit XML report here.")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the article records (JSON list) here.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the article records (JSON list) here.")
+                        ] = None,
     sarif_out: Annotated[Path | None, typer.Option("--sarif", help="Write a SARIF 2.1.0 log here.")] = None,
     github: Annotated[bool, typer.Option("--github", help="Print GitHub Actions annotations on stdout.")] = False,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the usual reports here.")] = None,
@@ -487,16 +387,9 @@ def check(
     """
     from mtqa import gate
 
-    overrides = {
-        "max_score": max_score,
-        "max_flagged_share": max_flagged_share,
-        "ignore_rules": ignore_rule,
-        "min_severity": min_severity,
-        "fail_on_verdict": fail_on,
-        "review_score": review_score,
-        "min_chrf": min_chrf,
-        "min_sentence_chrf": min_sentence_chrf,
-    }
+    overrides = {"max_score": max_score, "max_flagged_share": max_flagged_share, "ignore_rules": ignore_rule,
+                 "min_severity": min_severity, "fail_on_verdict": fail_on, "review_score": review_score,
+                 "min_chrf": min_chrf, "min_sentence_chrf": min_sentence_chrf}
     try:
         cfg = gate.load_config(config_file=config, overrides=overrides)
         known = gate.load_baseline(baseline) if baseline else set()
@@ -506,9 +399,8 @@ def check(
     items = _with_reference(inputs, reference) if reference else inputs
     pairs = []
     with _model_errors():
-        pipe = Pipeline(
-            gate.gate_settings(cfg, model=model, threads=threads, backend=backend, cache=_cache(cache, no_cache))
-        )
+        pipe = Pipeline(gate.gate_settings(cfg, model=model, threads=threads, backend=backend,
+                                           cache=_cache(cache, no_cache)))
         with ReportWriter(out, pipe.signature) if out else contextlib.nullcontext() as writer:
             for res, outcome in gate.iter_check(items, cfg, known, pipeline=pipe):
                 if writer:
@@ -531,9 +423,8 @@ def check(
 def eval_(
     benchmark: Annotated[str, typer.Option(help="mqm-zhen or mlqe-ru-en.")] = "mqm-zhen",
     split: Annotated[str, typer.Option(help="dev (tuning) or test (reporting only).")] = "dev",
-    benchmarks: Annotated[
-        Path | None, typer.Option(help="Benchmark folder (default: ../shared/benchmarks when present).")
-    ] = None,
+    benchmarks: Annotated[Path | None, typer.Option(
+        help="Benchmark folder (default: ../shared/benchmarks when present).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write eval-<benchmark>-<split>.json/.md here.")] = None,
     model: ModelOpt = None,
     threads: Annotated[int | None, typer.Option(help="torch threads (default: all cores).")] = None,
@@ -552,13 +443,9 @@ def eval_(
     if bench_dir is None or not Path(bench_dir).is_dir():
         typer.echo("mtqa: benchmark folder not found; pass --benchmarks DIR", err=True)
         raise typer.Exit(2)
-    settings = Settings(
-        model=model,
-        threads=threads,
-        backend=backend,
-        calibration=str(calibration) if calibration else None,
-        cache=_cache(cache, no_cache),
-    )
+    settings = Settings(model=model, threads=threads, backend=backend,
+                        calibration=str(calibration) if calibration else None,
+                        cache=_cache(cache, no_cache))
     try:
         with _model_errors():
             result = run_eval(Pipeline(settings), benchmark, split, Path(bench_dir))

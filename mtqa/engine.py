@@ -71,9 +71,8 @@ class Pipeline:
     def __init__(self, settings: Settings | None = None, *, lm: LanguageModel | None = None) -> None:
         self.settings = settings or Settings()
         s = self.settings
-        self.lm = lm or get_model(
-            s.model, max_tokens=s.max_tokens, batch_tokens=s.batch_tokens, threads=s.threads, backend=s.backend
-        )
+        self.lm = lm or get_model(s.model, max_tokens=s.max_tokens, batch_tokens=s.batch_tokens,
+                                  threads=s.threads, backend=s.backend)
         self._calibration: Calibration | None = None
         self.stats = Stats()
         self._memo: dict[tuple[str, str], dict] = {}  # (context, sentence) -> LM features
@@ -84,7 +83,6 @@ class Pipeline:
     def lm_signature(self) -> str:
         """What determines a sentence's LM scores: the model and scorer, and how much context it sees."""
         return f"{self.lm.signature}|context:{self.settings.context_tokens}"
-
     @property
     def calibration(self) -> Calibration:
         """Loaded on first use, so LM-only users (scripts/calibrate.py) need no calibration file."""
@@ -95,30 +93,25 @@ class Pipeline:
     @property
     def signature(self) -> str:
         s = self.settings
-        return (
-            f"mtqa:{_version()}|{self.lm_signature}|features:{FEATURES_VERSION}|"
-            f"{rules.rules_signature()}|langid:{langid.LANGID_VERSION}|{reference.reference_signature()}|"
-            f"calibration:{self.calibration.version}|"
-            f"flag:{s.flag_threshold}/{s.flag_severity}|review:{s.review_threshold}|fail:{s.fail_threshold}"
-        )
+        return (f"mtqa:{_version()}|{self.lm_signature}|features:{FEATURES_VERSION}|"
+                f"{rules.rules_signature()}|langid:{langid.LANGID_VERSION}|{reference.reference_signature()}|"
+                f"calibration:{self.calibration.version}|"
+                f"flag:{s.flag_threshold}/{s.flag_severity}|review:{s.review_threshold}|fail:{s.fail_threshold}")
 
     # -- steps -------------------------------------------------------------------------------
     def lm_step(self, sentences: list[str], contexts: list[str] | None = None) -> list[dict]:
         """LM features for each sentence (offsets relative to it), each conditioned on its context (the
         sentence before it in the article); each unique (context, sentence) pair is scored once."""
-        keys = [
-            (_context_key(c, self.settings.context_tokens), _normalise(t))
-            for c, t in zip(contexts or [""] * len(sentences), sentences, strict=True)
-        ]
+        keys = [(_context_key(c, self.settings.context_tokens), _normalise(t))
+                for c, t in zip(contexts or [""] * len(sentences), sentences, strict=True)]
         todo = sorted(set(keys) - self._memo.keys())
         flat = {f"{c}\x1f{t}": (c, t) for c, t in todo}
         found = self.cache.get_many(list(flat)) if self.cache else {}
         scores = {flat[k]: v for k, v in found.items()}
         missing = [k for k in todo if k not in scores]
         if missing:
-            fresh = self.lm.score(
-                [t for _, t in missing], contexts=[c for c, _ in missing], context_tokens=self.settings.context_tokens
-            )
+            fresh = self.lm.score([t for _, t in missing], contexts=[c for c, _ in missing],
+                                  context_tokens=self.settings.context_tokens)
             scores.update(zip(missing, fresh, strict=True))
             if self.cache:
                 self.cache.put_many({f"{c}\x1f{t}": v for (c, t), v in zip(missing, fresh, strict=True)})
@@ -131,9 +124,8 @@ class Pipeline:
             self._memo[key] = lm_features(key[1], scores[key])
         return [self._memo[k] for k in keys]
 
-    def score_sentences(
-        self, sentences: list[str], contexts: list[str] | None = None
-    ) -> list[tuple[float, dict, list]]:
+    def score_sentences(self, sentences: list[str], contexts: list[str] | None = None
+                        ) -> list[tuple[float, dict, list]]:
         """(probability, features, findings) for standalone text units: what ``mtqa eval`` measures."""
         out = []
         for text, f in zip(sentences, self.lm_step(sentences, contexts), strict=True):
@@ -150,9 +142,8 @@ class Pipeline:
     def rules_step(self, text: str, segments: list[Segment], paragraph_of: dict) -> list[ArticleFinding]:
         body = [s for s in segments if s.kind == "body"]
         spans = [(s.start, s.end) for s in body]
-        for seg, found in zip(
-            body, rules.apply_sentence_rules(text, spans, [paragraph_of[s.index] for s in body]), strict=True
-        ):
+        for seg, found in zip(body, rules.apply_sentence_rules(text, spans, [paragraph_of[s.index] for s in body]),
+                              strict=True):
             seg.findings = found
             self.stats.add("findings", len(found))
         title = next(((s.start, s.end) for s in segments if s.kind == "title"), None)
@@ -229,8 +220,7 @@ class Pipeline:
         scores = [seg.score for seg in result.segments if seg.kind == "body" and seg.score is not None]
         result.score = round(max(scores, default=0.0), 4)
         major = any(f.severity == "major" for seg in result.segments for f in seg.findings) or any(
-            f.severity == "major" for f in result.article_findings
-        )
+            f.severity == "major" for f in result.article_findings)
         if result.score >= s.fail_threshold or major:
             result.verdict = "fail"
         elif result.score >= s.review_threshold or result.n_flagged or result.article_findings:
@@ -250,14 +240,9 @@ class Pipeline:
         self.stats.add("sentences_flagged", original.n_flagged)
         if original.verdict:
             self.stats.add(f"verdict_{original.verdict}")
-        return replace(
-            original,
-            id=item.id,
-            input=item.input,
-            url=item.url,
-            segments=[replace(s, findings=list(s.findings)) for s in original.segments],
-            article_findings=list(original.article_findings),
-        )
+        return replace(original, id=item.id, input=item.input, url=item.url,
+                       segments=[replace(s, findings=list(s.findings)) for s in original.segments],
+                       article_findings=list(original.article_findings))
 
     def _remember(self, item: Article, result: ArticleResult) -> None:
         key = _article_key(item)
@@ -298,7 +283,8 @@ class Pipeline:
                 continue
             in_chunk.add(key)
             self.stats.add("articles")
-            res = ArticleResult(id=item.id, input=item.input, text=item.text, url=item.url, signature=self.signature)
+            res = ArticleResult(id=item.id, input=item.input, text=item.text, url=item.url,
+                                signature=self.signature)
             try:
                 res.segments, paragraph_of, res.title = self.segment_step(item)
                 notes = [ArticleFinding(code, message, "minor") for code, message in item.notes]
@@ -341,9 +327,8 @@ def _article_key(item: Article) -> tuple:
 
 def read_error_result(item: ReadError, signature: str) -> ArticleResult:
     """The error result (and summary row) of an input that could not be read."""
-    return ArticleResult(
-        id=item.id or item.input, input=item.input, status="error", error=item.message, signature=signature
-    )
+    return ArticleResult(id=item.id or item.input, input=item.input, status="error", error=item.message,
+                         signature=signature)
 
 
 def chunked(items: Iterable, size: int) -> Iterator[list]:
@@ -375,7 +360,7 @@ def _context_key(context: str | None, context_tokens: int) -> str:
     limit = 12 * context_tokens  # characters: comfortably more than context_tokens tokens of English
     if len(text) > limit:
         cut = text.find(" ", len(text) - limit)
-        text = text[cut + 1 :] if cut >= 0 else text[-limit:]
+        text = text[cut + 1:] if cut >= 0 else text[-limit:]
     return text
 
 
@@ -387,7 +372,7 @@ def _shift(features: dict, offset: int, text: str) -> dict:
         index = [i for i, ch in enumerate(text) if not ch.isspace() or (i > 0 and not text[i - 1].isspace())]
         # ``index[k]`` is where the k-th character of the normalised text sits in ``text``.
         index = [i for i in index if i < len(text.rstrip())]
-        index = index[next((k for k, i in enumerate(index) if not text[i].isspace()), 0) :]
+        index = index[next((k for k, i in enumerate(index) if not text[i].isspace()), 0):]
 
     def at(a: int, b: int) -> tuple[int, int]:
         return offset + index[a], offset + index[b - 1] + 1
@@ -396,11 +381,10 @@ def _shift(features: dict, offset: int, text: str) -> dict:
     for key in ("window", "break"):
         if key in out:
             a, b = at(out[key]["start"], out[key]["end"])
-            out[key] = {**out[key], "start": a, "end": b, "text": text[a - offset : b - offset]}
+            out[key] = {**out[key], "start": a, "end": b, "text": text[a - offset:b - offset]}
     if "tokens" in out:
-        out["tokens"] = [
-            [*at(a, b), s] if b > a else [offset + index[min(a, len(index) - 1)]] * 2 + [s] for a, b, s in out["tokens"]
-        ]
+        out["tokens"] = [[*at(a, b), s] if b > a else [offset + index[min(a, len(index) - 1)]] * 2 + [s]
+                         for a, b, s in out["tokens"]]
     return out
 
 
@@ -417,15 +401,9 @@ def _version() -> str:
     return __version__
 
 
-def score_articles(
-    inputs: Iterable[str | os.PathLike] | Iterable[Article],
-    settings: Settings | None = None,
-    pipeline: Pipeline | None = None,
-    *,
-    engine: str = "local",
-    scheduler: str | None = None,
-    workers: int | None = None,
-) -> list[ArticleResult]:
+def score_articles(inputs: Iterable[str | os.PathLike] | Iterable[Article], settings: Settings | None = None,
+                   pipeline: Pipeline | None = None, *, engine: str = "local", scheduler: str | None = None,
+                   workers: int | None = None) -> list[ArticleResult]:
     """Score files, folders or :class:`Article` objects and return one result per article.
 
     ``engine="dask"`` scores chunks on a Dask cluster (``scheduler`` address, or a local cluster of ``workers``
@@ -438,15 +416,9 @@ def score_articles(
     return list(iter_scores(inputs, settings, pipeline, engine=engine, scheduler=scheduler, workers=workers))
 
 
-def iter_scores(
-    inputs: Iterable[str | os.PathLike] | Iterable[Article],
-    settings: Settings | None = None,
-    pipeline: Pipeline | None = None,
-    *,
-    engine: str = "local",
-    scheduler: str | None = None,
-    workers: int | None = None,
-) -> Iterator[ArticleResult]:
+def iter_scores(inputs: Iterable[str | os.PathLike] | Iterable[Article], settings: Settings | None = None,
+                pipeline: Pipeline | None = None, *, engine: str = "local", scheduler: str | None = None,
+                workers: int | None = None) -> Iterator[ArticleResult]:
     """:func:`score_articles` as a stream: inputs are read and scored chunk by chunk, results come in input
     order, and nothing is kept once yielded, so memory stays bounded whatever the corpus size."""
     from mtqa.parallel import chunk_size, open_engine
@@ -468,14 +440,8 @@ def _article_stream(inputs: Iterable) -> Iterator[Article | ReadError]:
     return rest if isinstance(first, Article | ReadError) else read_inputs(rest)
 
 
-def score_text(
-    text: str,
-    article_id: str = "text",
-    title: str | None = None,
-    pipeline: Pipeline | None = None,
-    reference: str | None = None,
-) -> ArticleResult:
+def score_text(text: str, article_id: str = "text", title: str | None = None,
+               pipeline: Pipeline | None = None, reference: str | None = None) -> ArticleResult:
     """Score one article given as a string (``reference``: a trusted English version to compare with)."""
-    return score_articles(
-        [Article(id=article_id, text=text, input="<text>", title=title, reference=reference)], pipeline=pipeline
-    )[0]
+    return score_articles([Article(id=article_id, text=text, input="<text>", title=title, reference=reference)],
+                          pipeline=pipeline)[0]

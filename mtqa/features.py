@@ -97,7 +97,6 @@ def lm_features(sentence: str, scores: TokenScores, offset: int = 0) -> dict:
     else:
         feats["max_word_excess"] = feats["max_onset_excess"] = 0.0
         feats["mean_word_excess"] = 0.0
-    feats["tokens"] = [
-        [offset + a, offset + b, round(float(s), 2)] for (a, b), s in zip(scores.offsets, surprisal, strict=True)
-    ]
+    feats["tokens"] = [[offset + a, offset + b, round(float(s), 2)]
+                       for (a, b), s in zip(scores.offsets, surprisal, strict=True)]
     return feats

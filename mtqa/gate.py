@@ -114,14 +114,13 @@ def _check_value(key: str, value: Any, where: str) -> Any:
             raise bad("'review' or 'fail'")
         return value
     if key == "ignore_rules":
-        if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(
+                isinstance(v, str) for v in value):
             raise bad("a list of rule codes")
         unknown = [v for v in value if v not in known_codes()]
         if unknown:
-            raise ConfigError(
-                f"{where}: unknown rule code {unknown[0]!r} in 'ignore_rules' "
-                f"(known: {', '.join(sorted(known_codes()))})"
-            )
+            raise ConfigError(f"{where}: unknown rule code {unknown[0]!r} in 'ignore_rules' "
+                              f"(known: {', '.join(sorted(known_codes()))})")
         return list(value)
     raise ConfigError(f"{where}: unknown key {key!r} (known keys: {', '.join(CONFIG_KEYS)})")
 
@@ -147,9 +146,8 @@ def _tool_table(path: Path) -> dict[str, Any] | None:
     return tool.get("mtqa") if isinstance(tool, Mapping) else None
 
 
-def load_config(
-    cwd: str | Path | None = None, config_file: str | Path | None = None, overrides: Mapping[str, Any] | None = None
-) -> GateConfig:
+def load_config(cwd: str | Path | None = None, config_file: str | Path | None = None,
+                overrides: Mapping[str, Any] | None = None) -> GateConfig:
     """The gate configuration: defaults < ``[tool.mtqa]`` in ``cwd/pyproject.toml`` < ``cwd/mtqa.toml`` (or
     ``config_file``) < ``overrides`` (command-line flags; ``None`` values are not given). ``ignore_rules``
     from the flags are added to those of the files. Raises :class:`ConfigError` naming the key and file."""
@@ -200,7 +198,7 @@ class GateFailure:
     fingerprint: str
 
     def span_text(self, text: str) -> str:
-        return text[self.start : self.end] if self.start is not None and self.end is not None else ""
+        return text[self.start:self.end] if self.start is not None and self.end is not None else ""
 
 
 @dataclass
@@ -214,29 +212,12 @@ class GateOutcome:
     unreadable: bool = False  # the input could not be read or analysed (exit status 2)
 
 
-def _failure(
-    result: ArticleResult,
-    seg: Segment | None,
-    code: str,
-    message: str,
-    severity: str,
-    start: int | None,
-    end: int | None,
-    key: str | None = None,
-) -> GateFailure:
+def _failure(result: ArticleResult, seg: Segment | None, code: str, message: str, severity: str,
+             start: int | None, end: int | None, key: str | None = None) -> GateFailure:
     """``key`` replaces the message in an article failure's fingerprint when the message holds a figure."""
     sentence = seg.text if seg is not None else ""
-    return GateFailure(
-        result.id,
-        seg.index if seg is not None else None,
-        sentence,
-        code,
-        message,
-        severity,
-        start,
-        end,
-        fingerprint(result.id, sentence or key or message, code),
-    )
+    return GateFailure(result.id, seg.index if seg is not None else None, sentence, code, message, severity,
+                       start, end, fingerprint(result.id, sentence or key or message, code))
 
 
 def reference_failures(result: ArticleResult, cfg: GateConfig) -> list[GateFailure]:
@@ -264,13 +245,8 @@ def candidate_failures(result: ArticleResult, cfg: GateConfig) -> list[GateFailu
     for seg in result.segments:
         hits = [f for f in seg.findings if f.code not in ignored and SEVERITY_RANK.get(f.severity, 2) >= min_rank]
         out += [_failure(result, seg, f.code, f.message, f.severity, f.start, f.end) for f in hits]
-        if (
-            seg.kind == "body"
-            and seg.score is not None
-            and seg.score >= cfg.lm_threshold
-            and not hits
-            and LM_CODE not in ignored
-        ):
+        if (seg.kind == "body" and seg.score is not None and seg.score >= cfg.lm_threshold and not hits
+                and LM_CODE not in ignored):
             brk = (seg.features or {}).get("break") or {}
             start, end = brk.get("start", seg.start), brk.get("end", seg.end)
             if not (seg.start <= start < end <= seg.end):
@@ -297,9 +273,8 @@ def _flagged_share(result: ArticleResult, cfg: GateConfig) -> float:
     ignored = set(cfg.ignore_rules)
 
     def counts(s: Segment) -> bool:
-        return s.flagged and (
-            not s.findings or any(f.code not in ignored for f in s.findings) or (s.score or 0.0) >= cfg.review_score
-        )
+        return s.flagged and (not s.findings or any(f.code not in ignored for f in s.findings)
+                              or (s.score or 0.0) >= cfg.review_score)
 
     return sum(counts(s) for s in body) / len(body)
 
@@ -307,7 +282,7 @@ def _flagged_share(result: ArticleResult, cfg: GateConfig) -> float:
 def describe(failure: GateFailure, text: str) -> str:
     """``code (severity): message: "span"`` for one failure."""
     span = " ".join(failure.span_text(text).split())
-    where = f': "{_truncate(span, 80)}"' if span and failure.code != "headline-damage" else ""
+    where = f": \"{_truncate(span, 80)}\"" if span and failure.code != "headline-damage" else ""
     return f"{failure.code} ({failure.severity}): {failure.message}{where}"
 
 
@@ -318,10 +293,8 @@ def evaluate_gate(result: ArticleResult, cfg: GateConfig, baseline: Iterable[str
     base = set(baseline)
     candidates = candidate_failures(result, cfg)
     failures = [f for f in candidates if f.fingerprint not in base]
-    reasons = [
-        (f"sentence {f.segment}: " if f.segment is not None else "article: ") + describe(f, result.text)
-        for f in failures
-    ]
+    reasons = [(f"sentence {f.segment}: " if f.segment is not None else "article: ") + describe(f, result.text)
+               for f in failures]
     share = _flagged_share(result, cfg)
     if share > cfg.max_flagged_share:
         reasons.append(f"{share:.0%} of sentences flagged (max_flagged_share {cfg.max_flagged_share:g})")
@@ -338,12 +311,9 @@ def gate_settings(cfg: GateConfig, **kwargs: Any):
     return Settings(fail_threshold=cfg.max_score, review_threshold=min(cfg.review_score, cfg.max_score), **kwargs)
 
 
-def iter_check(
-    inputs: Iterable[str | Path] | Iterable[Article | ReadError],
-    cfg: GateConfig | None = None,
-    baseline: Iterable[str] = frozenset(),
-    pipeline=None,
-) -> Iterator[tuple[ArticleResult, GateOutcome]]:
+def iter_check(inputs: Iterable[str | Path] | Iterable[Article | ReadError], cfg: GateConfig | None = None,
+               baseline: Iterable[str] = frozenset(), pipeline=None
+               ) -> Iterator[tuple[ArticleResult, GateOutcome]]:
     """Score ``inputs`` (paths, ``-``, or Article objects) and judge each result, in input order."""
     from mtqa.engine import Pipeline
     from mtqa.io import read_inputs
@@ -357,12 +327,8 @@ def iter_check(
         yield res, evaluate_gate(res, cfg, base)
 
 
-def check(
-    inputs: Iterable[str | Path] | Iterable[Article | ReadError],
-    cfg: GateConfig | None = None,
-    baseline: Iterable[str] = frozenset(),
-    pipeline=None,
-) -> list[tuple[ArticleResult, GateOutcome]]:
+def check(inputs: Iterable[str | Path] | Iterable[Article | ReadError], cfg: GateConfig | None = None,
+          baseline: Iterable[str] = frozenset(), pipeline=None) -> list[tuple[ArticleResult, GateOutcome]]:
     """``mtqa check`` as a function: ``[(result, outcome), ...]``, one per article or unreadable input.
 
     >>> pairs = check(["feed.xml"], GateConfig(ignore_rules=["run-on"]))   # doctest: +SKIP
@@ -389,13 +355,10 @@ def load_baseline(path: str | Path) -> set[str]:
         raise ConfigError(f"{path}: cannot read baseline: {exc}") from None
     except ValueError as exc:
         raise ConfigError(f"{path}: baseline is not valid JSON: {exc}") from None
-    if (
-        not isinstance(data, dict)
-        or data.get("version") != BASELINE_VERSION
-        or not isinstance(data.get("fingerprints"), list)
-        or not all(isinstance(x, str) for x in data["fingerprints"])
-    ):
-        raise ConfigError(f'{path}: not an mtqa baseline (expected {{"version": 1, "fingerprints": [...]}})')
+    if (not isinstance(data, dict) or data.get("version") != BASELINE_VERSION
+            or not isinstance(data.get("fingerprints"), list)
+            or not all(isinstance(x, str) for x in data["fingerprints"])):
+        raise ConfigError(f"{path}: not an mtqa baseline (expected {{\"version\": 1, \"fingerprints\": [...]}})")
     return set(data["fingerprints"])
 
 
@@ -430,23 +393,14 @@ def _input_line(result: ArticleResult, offset: int | None) -> int | None:
 
 def _worst_first(pairs: list[tuple[ArticleResult, GateOutcome]]) -> list[tuple[ArticleResult, GateOutcome]]:
     failing = [(r, o) for r, o in pairs if not o.passed and not o.unreadable]
-    return sorted(
-        failing,
-        key=lambda p: (
-            -max((SEVERITY_RANK.get(f.severity, 0) for f in p[1].failures), default=0),
-            -(p[0].score or 0.0),
-            -len(p[1].failures),
-        ),
-    )
+    return sorted(failing, key=lambda p: (-max((SEVERITY_RANK.get(f.severity, 0) for f in p[1].failures), default=0),
+                                          -(p[0].score or 0.0), -len(p[1].failures)))
 
 
 def _worst_failure(result: ArticleResult, outcome: GateOutcome) -> GateFailure | None:
     score = {s.index: s.score or 0.0 for s in result.segments}
-    return max(
-        outcome.failures,
-        default=None,
-        key=lambda f: (SEVERITY_RANK.get(f.severity, 0), f.segment is not None, score.get(f.segment, 0.0)),
-    )
+    return max(outcome.failures, default=None,
+               key=lambda f: (SEVERITY_RANK.get(f.severity, 0), f.segment is not None, score.get(f.segment, 0.0)))
 
 
 def summary_text(pairs: list[tuple[ArticleResult, GateOutcome]], worst: int = 5) -> str:
@@ -456,17 +410,15 @@ def summary_text(pairs: list[tuple[ArticleResult, GateOutcome]], worst: int = 5)
     failed = _worst_first(pairs)
     passed = n - len(failed) - len(unreadable)
     suppressed = sum(o.suppressed for _, o in pairs)
-    lines = [
-        f"mtqa check: {n} article{'s' if n != 1 else ''}: {passed} passed, {len(failed)} failed, "
-        f"{len(unreadable)} unreadable"
-        + (f" ({suppressed} known findings suppressed by the baseline)" if suppressed else "")
-    ]
+    lines = [f"mtqa check: {n} article{'s' if n != 1 else ''}: {passed} passed, {len(failed)} failed, "
+             f"{len(unreadable)} unreadable" + (f" ({suppressed} known findings suppressed by the baseline)"
+                                                 if suppressed else "")]
     for r, o in failed[:worst]:
         lines.append(f"FAIL {r.id} ({r.input})")
         top = _worst_failure(r, o)
         shown: set[str] = set()
         if top is not None and top.segment is not None:
-            lines.append(f'  sentence {top.segment}: "{_truncate(top.sentence)}"')
+            lines.append(f"  sentence {top.segment}: \"{_truncate(top.sentence)}\"")
             for f in [f for f in o.failures if f.segment == top.segment][:3]:
                 lines.append(f"    {describe(f, r.text)}")
                 shown.add(f"sentence {f.segment}: {describe(f, r.text)}")
@@ -506,9 +458,8 @@ def junit_xml(pairs: list[tuple[ArticleResult, GateOutcome]]) -> bytes:
     n_fail = sum(not o.passed and not o.unreadable for _, o in pairs)
     n_err = sum(o.unreadable for _, o in pairs)
     root = ET.Element("testsuites", name="mtqa", tests=str(len(pairs)), failures=str(n_fail), errors=str(n_err))
-    suite = ET.SubElement(
-        root, "testsuite", name="mtqa", tests=str(len(pairs)), failures=str(n_fail), errors=str(n_err), skipped="0"
-    )
+    suite = ET.SubElement(root, "testsuite", name="mtqa", tests=str(len(pairs)), failures=str(n_fail),
+                          errors=str(n_err), skipped="0")
     for r, o in pairs:
         case = ET.SubElement(suite, "testcase", name=_xml(r.id), classname=_xml(r.input))
         if o.unreadable:
@@ -534,15 +485,9 @@ def sarif(pairs: list[tuple[ArticleResult, GateOutcome]]) -> dict[str, Any]:
 
     codes = known_codes()
     order = list(codes)
-    rules_out = [
-        {
-            "id": code,
-            "name": code,
-            "shortDescription": {"text": msg},
-            "defaultConfiguration": {"level": "error" if sev == "major" else "warning"},
-        }
-        for code, (msg, sev) in codes.items()
-    ]
+    rules_out = [{"id": code, "name": code, "shortDescription": {"text": msg},
+                  "defaultConfiguration": {"level": "error" if sev == "major" else "warning"}}
+                 for code, (msg, sev) in codes.items()]
     results: list[dict[str, Any]] = []
     for r, o in pairs:
         for f in o.failures:
@@ -556,9 +501,8 @@ def sarif(pairs: list[tuple[ArticleResult, GateOutcome]]) -> dict[str, Any]:
             res: dict[str, Any] = {
                 "ruleId": f.code,
                 "level": "error" if f.severity == "major" else "warning",
-                "message": {
-                    "text": f"{f.message}" + (f': "{_truncate(span, 200)}"' if span else "") + f" (article {r.id})"
-                },
+                "message": {"text": f"{f.message}" + (f": \"{_truncate(span, 200)}\"" if span else "")
+                            + f" (article {r.id})"},
                 "locations": [location],
                 "partialFingerprints": {"mtqaFingerprint/v1": f.fingerprint},
                 "properties": {"articleId": r.id, "input": r.input, "segment": f.segment},
@@ -566,25 +510,13 @@ def sarif(pairs: list[tuple[ArticleResult, GateOutcome]]) -> dict[str, Any]:
             if f.code in codes:
                 res["ruleIndex"] = order.index(f.code)
             results.append(res)
-    invocations = [
-        {
-            "executionSuccessful": not any(o.unreadable for _, o in pairs),
-            "toolExecutionNotifications": [
-                {"level": "error", "message": {"text": f"{r.input}: {r.error}"}} for r, o in pairs if o.unreadable
-            ],
-        }
-    ]
-    return {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {"driver": {"name": "mtqa", "version": __version__, "rules": rules_out}},
-                "invocations": invocations,
-                "results": results,
-            }
-        ],
-    }
+    invocations = [{"executionSuccessful": not any(o.unreadable for _, o in pairs),
+                    "toolExecutionNotifications": [
+                        {"level": "error", "message": {"text": f"{r.input}: {r.error}"}}
+                        for r, o in pairs if o.unreadable]}]
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "mtqa", "version": __version__, "rules": rules_out}},
+        "invocations": invocations, "results": results}]}
 
 
 def _gh_data(s: str) -> str:
@@ -625,13 +557,8 @@ def json_records(pairs: list[tuple[ArticleResult, GateOutcome]]) -> list[dict[st
     return [{**article_to_dict(r), "gate": {"passed": o.passed, "reasons": list(o.reasons)}} for r, o in pairs]
 
 
-def write_outputs(
-    pairs: list[tuple[ArticleResult, GateOutcome]],
-    *,
-    junit: str | Path | None = None,
-    json_path: str | Path | None = None,
-    sarif_path: str | Path | None = None,
-) -> None:
+def write_outputs(pairs: list[tuple[ArticleResult, GateOutcome]], *, junit: str | Path | None = None,
+                  json_path: str | Path | None = None, sarif_path: str | Path | None = None) -> None:
     """Write the requested machine-readable outputs atomically."""
     from mtqa.report import _write_atomic
 

@@ -255,10 +255,8 @@ class LanguageModel:
 
     def tokenize(self, sentences: list[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
         enc = self.tokenizer(sentences, add_special_tokens=False, return_offsets_mapping=True)
-        return [
-            (list(ids), [tuple(o) for o in offs])
-            for ids, offs in zip(enc["input_ids"], enc["offset_mapping"], strict=True)
-        ]
+        return [(list(ids), [tuple(o) for o in offs]) for ids, offs in
+                zip(enc["input_ids"], enc["offset_mapping"], strict=True)]
 
     def _pieces(self, ids: list[int], overlap: int, context: list[int] = ()) -> list[tuple[list[int], int, int]]:
         """Cut a token sequence into model windows: (input ids, first counted position, token offset).
@@ -267,21 +265,20 @@ class LanguageModel:
         being scored. Sentences longer than the window are scored in overlapping windows, each
         conditioned on the tail of the previous one, so time and memory stay linear in length.
         """
-        context = list(context)[-(self.max_tokens // 4) :] if context else []
+        context = list(context)[-(self.max_tokens // 4):] if context else []
         room = self.max_tokens - 1 - len(context)
         pieces = [([self.prefix_id, *context, *ids[:room]], 1 + len(context), 0)]
         pos = room
         room = self.max_tokens - 1
         while pos < len(ids):
-            ctx = ids[pos - overlap : pos]
-            new = ids[pos : pos + room - overlap]
+            ctx = ids[pos - overlap:pos]
+            new = ids[pos:pos + room - overlap]
             pieces.append(([self.prefix_id, *ctx, *new], 1 + len(ctx), pos))
             pos += len(new)
         return pieces
 
-    def score(
-        self, sentences: list[str], contexts: list[str] | None = None, context_tokens: int = 32
-    ) -> list[TokenScores]:
+    def score(self, sentences: list[str], contexts: list[str] | None = None,
+              context_tokens: int = 32) -> list[TokenScores]:
         """Per-token log-probabilities and predictive entropies for each sentence, in input order.
 
         With ``contexts``, each sentence is conditioned on the last ``context_tokens`` tokens of its
@@ -292,15 +289,13 @@ class LanguageModel:
         tokenized = self.tokenize(sentences)
         ctx_ids: list[list[int]] = [[] for _ in sentences]
         if contexts is not None:
-            ctx_ids = [
-                ids[-context_tokens:] if context_tokens else [] for ids, _ in self.tokenize([c or "" for c in contexts])
-            ]
+            ctx_ids = [ids[-context_tokens:] if context_tokens else [] for ids, _ in
+                       self.tokenize([c or "" for c in contexts])]
         overlap = min(64, self.max_tokens // 4)
         lp = [np.zeros(len(ids), dtype=np.float32) for ids, _ in tokenized]
         ent = [np.zeros(len(ids), dtype=np.float32) for ids, _ in tokenized]
-        pieces = [
-            (i, *p) for i, (ids, _) in enumerate(tokenized) if ids for p in self._pieces(ids, overlap, ctx_ids[i])
-        ]
+        pieces = [(i, *p) for i, (ids, _) in enumerate(tokenized) if ids
+                  for p in self._pieces(ids, overlap, ctx_ids[i])]
         pieces.sort(key=lambda p: len(p[1]))
         with self._lock, torch.inference_mode():
             start = 0
@@ -327,18 +322,18 @@ class LanguageModel:
         # Position t predicts token t+1; keep only positions whose target is a real, counted token.
         counted = torch.zeros((n, width), dtype=torch.bool)
         for row, (_, ids, first, _) in enumerate(batch):
-            counted[row, first : len(ids)] = True
+            counted[row, first: len(ids)] = True
         pred_mask = counted[:, 1:]
         h = hidden[:, :-1][pred_mask]
         targets = input_ids[:, 1:][pred_mask]
         head = self.model.get_output_embeddings()
         out_lp, out_ent = [], []
         for s in range(0, h.shape[0], 512):  # bound the (positions x vocab) logits block
-            logits = head(h[s : s + 512]).float()
+            logits = head(h[s:s + 512]).float()
             if self._softcap:
                 logits = torch.tanh(logits / self._softcap) * self._softcap
             lse = torch.logsumexp(logits, dim=-1, keepdim=True)
-            out_lp.append((logits.gather(1, targets[s : s + 512, None]) - lse).squeeze(1))
+            out_lp.append((logits.gather(1, targets[s:s + 512, None]) - lse).squeeze(1))
             # entropy = lse - sum(p * logits); one exp pass and a batched dot, no softmax copy kept
             probs = torch.sub(logits, lse).exp_()
             out_ent.append(lse.squeeze(1) - torch.bmm(probs.unsqueeze(1), logits.unsqueeze(2)).view(-1))
@@ -347,9 +342,10 @@ class LanguageModel:
         k = 0
         for sent_idx, ids, first, tok_off in batch:
             m = len(ids) - first
-            lp[sent_idx][tok_off : tok_off + m] = flat_lp[k : k + m]
-            ent[sent_idx][tok_off : tok_off + m] = flat_ent[k : k + m]
+            lp[sent_idx][tok_off: tok_off + m] = flat_lp[k: k + m]
+            ent[sent_idx][tok_off: tok_off + m] = flat_ent[k: k + m]
             k += m
+
 
     def _body(self, input_ids, attn):
         """Last hidden states of the transformer body, from torch or from the exported ONNX graph."""
@@ -373,39 +369,31 @@ def _onnx_body(lm: LanguageModel):
     try:
         import onnxruntime as ort
     except ImportError as exc:
-        raise ModelLoadError(
-            "backend 'onnx' needs onnxruntime, onnx and onnxscript: pip install onnxruntime onnx onnxscript"
-        ) from exc
+        raise ModelLoadError("backend 'onnx' needs onnxruntime, onnx and onnxscript: "
+                             "pip install onnxruntime onnx onnxscript") from exc
     folder = cache_dir() / "models" / f"{lm.source.name}-{lm.model_hash}-onnx-torch{torch.__version__}"
     path = folder / "body.onnx"
     if not path.is_file():
         log.warning("exporting %s's body to ONNX once (%s); this takes a minute or more", lm.name, folder)
         tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
         tmp.mkdir(parents=True, exist_ok=True)
-
         class Body(torch.nn.Module):  # the transformer body alone: input ids -> last hidden states
             def __init__(self, base) -> None:
                 super().__init__()
                 self.base = base
 
             def forward(self, input_ids, attention_mask):
-                return self.base(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
+                return self.base(input_ids=input_ids, attention_mask=attention_mask,
+                                 use_cache=False).last_hidden_state
 
         body = Body(lm._model.base_model).eval()  # called from load(): the model is in, not yet ready
         ids = torch.full((2, 8), lm.pad_id, dtype=torch.long)
         attn = torch.ones_like(ids)
         batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq")
         with redirect_stdout(sys.stderr):  # torch.onnx reports progress on stdout; keep stdout for results
-            torch.onnx.export(
-                body,
-                (ids, attn),
-                str(tmp / "body.onnx"),
-                dynamo=True,
-                external_data=True,
-                input_names=["input_ids", "attention_mask"],
-                output_names=["hidden"],
-                dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
-            )
+            torch.onnx.export(body, (ids, attn), str(tmp / "body.onnx"), dynamo=True, external_data=True,
+                              input_names=["input_ids", "attention_mask"], output_names=["hidden"],
+                              dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}})
         if folder.exists():
             import shutil
 
@@ -442,6 +430,7 @@ def logprob_reference(lm: LanguageModel, sentence: str) -> np.ndarray:
     return out.numpy()
 
 
+
 class ScoreCache:
     """Persistent per-sentence LM scores, keyed by (model signature, sentence text), in SQLite.
 
@@ -456,9 +445,8 @@ class ScoreCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.signature = signature
         self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=60)  # workers share one file
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, offsets BLOB, logprob BLOB, entropy BLOB)"
-        )
+        self._db.execute("CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, offsets BLOB, "
+                         "logprob BLOB, entropy BLOB)")
         self.hits = self.misses = 0
 
     def _key(self, sentence: str) -> str:
@@ -469,31 +457,22 @@ class ScoreCache:
         keys = {self._key(s): s for s in sentences}
         items = list(keys.items())
         for i in range(0, len(items), 500):
-            part = dict(items[i : i + 500])
+            part = dict(items[i:i + 500])
             marks = ",".join("?" * len(part))
             for key, offs, lp, ent in self._db.execute(
-                f"SELECT key, offsets, logprob, entropy FROM scores WHERE key IN ({marks})", list(part)
-            ):
+                    f"SELECT key, offsets, logprob, entropy FROM scores WHERE key IN ({marks})", list(part)):
                 o = np.frombuffer(offs, dtype=np.int32).reshape(-1, 2)
-                found[part[key]] = TokenScores(
-                    [(int(a), int(b)) for a, b in o],
-                    np.frombuffer(lp, dtype=np.float32).copy(),
-                    np.frombuffer(ent, dtype=np.float32).copy(),
-                )
+                found[part[key]] = TokenScores([(int(a), int(b)) for a, b in o],
+                                               np.frombuffer(lp, dtype=np.float32).copy(),
+                                               np.frombuffer(ent, dtype=np.float32).copy())
         self.hits += len(found)
         self.misses += len(set(sentences)) - len(found)
         return found
 
     def put_many(self, items: dict[str, TokenScores]) -> None:
-        rows = [
-            (
-                self._key(s),
-                np.asarray(t.offsets, dtype=np.int32).reshape(-1, 2).tobytes(),
-                t.logprob.astype(np.float32).tobytes(),
-                t.entropy.astype(np.float32).tobytes(),
-            )
-            for s, t in items.items()
-        ]
+        rows = [(self._key(s), np.asarray(t.offsets, dtype=np.int32).reshape(-1, 2).tobytes(),
+                 t.logprob.astype(np.float32).tobytes(), t.entropy.astype(np.float32).tobytes())
+                for s, t in items.items()]
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?)", rows)
 

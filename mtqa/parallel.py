@@ -91,14 +91,9 @@ class DaskEngine:
             # Each worker is one process with one task thread; torch gets an equal share of the cores.
             settings = replace(settings, threads=settings.threads or max(1, (os.cpu_count() or 1) // n))
             with _sigint_ignored():  # Ctrl-C reaches the whole process group; only this process handles it
-                self.cluster = LocalCluster(
-                    n_workers=n,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address="127.0.0.1:0",
-                    env=worker_env(),
-                    silence_logs=logging.ERROR,
-                )
+                self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                            dashboard_address="127.0.0.1:0", env=worker_env(),
+                                            silence_logs=logging.ERROR)
             self.client = Client(self.cluster, set_as_default=False)
         self.settings = settings
         try:
@@ -118,13 +113,11 @@ class DaskEngine:
         info = self.client.scheduler_info(n_workers=-1)["workers"]
         first, *rest = info
         signatures = [self.client.submit(_warm_worker, self.settings, workers=[first], pure=False).result()]
-        signatures += self.client.gather(
-            [self.client.submit(_warm_worker, self.settings, workers=[w], pure=False) for w in rest]
-        )
+        signatures += self.client.gather([self.client.submit(_warm_worker, self.settings, workers=[w], pure=False)
+                                          for w in rest])
         if len(set(signatures)) > 1:
-            raise EngineError(
-                "Dask workers disagree on the model, rules or calibration: " + "; ".join(sorted(set(signatures)))
-            )
+            raise EngineError("Dask workers disagree on the model, rules or calibration: "
+                              + "; ".join(sorted(set(signatures))))
         return signatures[0], sum(w.get("nthreads", 1) for w in info.values())
 
     def map(self, chunks: Iterable[tuple[K, Chunk]]) -> Iterator[tuple[K, list[ArticleResult]]]:
@@ -147,12 +140,9 @@ class DaskEngine:
             results, counts = future.result()
         except Exception as exc:  # a worker that died or a chunk that crashed: report it, keep going
             why = f"not scored: a Dask worker failed on this chunk ({type(exc).__name__}: {exc})"
-            results = [
-                read_error_result(item, self.signature)
-                if isinstance(item, ReadError)
-                else ArticleResult(id=item.id, input=item.input, status="error", error=why, signature=self.signature)
-                for item in chunk
-            ]
+            results = [read_error_result(item, self.signature) if isinstance(item, ReadError) else
+                       ArticleResult(id=item.id, input=item.input, status="error", error=why,
+                                     signature=self.signature) for item in chunk]
             counts = {"chunk_errors": 1}
         finally:
             future.release()
@@ -182,14 +172,8 @@ def chunk_size(configured: int | None, total: int | None, threads: int) -> int:
     return max(1, min(CHUNK_ARTICLES, math.ceil(total / (WINDOW_PER_THREAD * threads))))
 
 
-def open_engine(
-    settings: Settings,
-    *,
-    engine: str = "local",
-    scheduler: str | None = None,
-    workers: int | None = None,
-    pipeline: Pipeline | None = None,
-) -> LocalEngine | DaskEngine:
+def open_engine(settings: Settings, *, engine: str = "local", scheduler: str | None = None,
+                workers: int | None = None, pipeline: Pipeline | None = None) -> LocalEngine | DaskEngine:
     """The engine for these options: Dask when ``engine="dask"`` or ``workers`` > 1, else this process.
 
     Raises ValueError for options that do not fit together, EngineError when a cluster cannot be used, and
@@ -211,12 +195,8 @@ def worker_env() -> dict[str, str]:
     """Environment of local worker processes: the same model cache as this process, and never a download."""
     from mtqa.lm import cache_dir
 
-    return {
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "MTQA_CACHE_DIR": str(cache_dir()),
-    }
+    return {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+            "MTQA_CACHE_DIR": str(cache_dir())}
 
 
 @contextlib.contextmanager

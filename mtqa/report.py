@@ -43,17 +43,8 @@ _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"{d}{i}" for d in ("COM", "L
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 SUMMARY_COLUMNS = [
-    "id",
-    "title",
-    "input",
-    "status",
-    "error",
-    "score",
-    "verdict",
-    "n_sentences",
-    "n_flagged",
-    "top_finding",
-    "report",
+    "id", "title", "input", "status", "error", "score", "verdict",
+    "n_sentences", "n_flagged", "top_finding", "report",
 ]
 #: Article figures against the reference, added to the summary when some article of the run had one.
 REFERENCE_COLUMNS = ["bleu", "chrf", "ter"]
@@ -192,13 +183,8 @@ def article_to_dict(result: ArticleResult) -> dict:
                 "flagged": bool(s.flagged),
                 "features": _jsonable(s.features or {}),
                 "findings": [
-                    {
-                        "code": f.code,
-                        "message": f.message,
-                        "severity": f.severity,
-                        "start": int(f.start),
-                        "end": int(f.end),
-                    }
+                    {"code": f.code, "message": f.message, "severity": f.severity,
+                     "start": int(f.start), "end": int(f.end)}
                     for f in s.findings
                 ],
                 "reference": _jsonable(s.reference),
@@ -219,39 +205,19 @@ def article_from_dict(d: Mapping[str, Any]) -> ArticleResult:
     if d.get("schema") != SCHEMA:
         raise ValueError(f"not an {SCHEMA} record")
     segments = [
-        Segment(
-            index=int(s["index"]),
-            kind=s["kind"],
-            text=s["text"],
-            start=int(s["start"]),
-            end=int(s["end"]),
-            score=s["score"],
-            flagged=bool(s["flagged"]),
-            features=dict(s.get("features") or {}),
-            findings=[
-                Finding(f["code"], f["message"], f["severity"], int(f["start"]), int(f["end"]))
-                for f in s.get("findings") or []
-            ],
-            reference=_mapping_or_none(s.get("reference")),
-        )
+        Segment(index=int(s["index"]), kind=s["kind"], text=s["text"], start=int(s["start"]), end=int(s["end"]),
+                score=s["score"], flagged=bool(s["flagged"]), features=dict(s.get("features") or {}),
+                findings=[Finding(f["code"], f["message"], f["severity"], int(f["start"]), int(f["end"]))
+                          for f in s.get("findings") or []],
+                reference=_mapping_or_none(s.get("reference")))
         for s in d.get("segments") or []
     ]
     return ArticleResult(
-        id=d["id"],
-        input=d["input"],
-        title=d.get("title"),
-        text=d.get("text") or "",
-        status=d["status"],
-        error=d.get("error"),
-        score=d.get("score"),
-        verdict=d.get("verdict"),
-        segments=segments,
-        article_findings=[
-            ArticleFinding(f["code"], f["message"], f["severity"]) for f in d.get("article_findings") or []
-        ],
-        signature=d.get("signature") or "",
-        reference=_mapping_or_none(d.get("reference")),
-    )
+        id=d["id"], input=d["input"], title=d.get("title"), text=d.get("text") or "", status=d["status"],
+        error=d.get("error"), score=d.get("score"), verdict=d.get("verdict"), segments=segments,
+        article_findings=[ArticleFinding(f["code"], f["message"], f["severity"])
+                          for f in d.get("article_findings") or []],
+        signature=d.get("signature") or "", reference=_mapping_or_none(d.get("reference")))
 
 
 def _mapping_or_none(x: Any) -> dict | None:
@@ -334,7 +300,7 @@ def _lm_figures(seg: Segment, text: str) -> list[str]:
     for key in ("break", "window"):
         span = _span(f.get(key), 0, len(text))
         if span is not None:
-            parts.append(f"{key} \u201c{text[span[0] : span[1]]}\u201d")
+            parts.append(f"{key} \u201c{text[span[0]:span[1]]}\u201d")
     return parts
 
 
@@ -346,17 +312,10 @@ def _sentence_reference(ref: Any) -> dict | None:
     """The aligned reference sentence and its figures (``Segment.reference``), ready to print."""
     if not isinstance(ref, Mapping):
         return None
-    figures = [
-        f"{name} {v}"
-        for key, name in (("chrf", "chrF"), ("chrfpp", "chrF++"), ("ter", "TER"))
-        if (v := _fmt(_score(ref.get(key)), 1))
-    ]
-    return {
-        "text": str(ref.get("text") or ""),
-        "figures": " \u00b7 ".join(figures),
-        "chrf": _fmt(_score(ref.get("chrf")), 1),
-        "ter": _fmt(_score(ref.get("ter")), 1),
-    }
+    figures = [f"{name} {v}" for key, name in (("chrf", "chrF"), ("chrfpp", "chrF++"), ("ter", "TER"))
+               if (v := _fmt(_score(ref.get(key)), 1))]
+    return {"text": str(ref.get("text") or ""), "figures": " \u00b7 ".join(figures),
+            "chrf": _fmt(_score(ref.get("chrf")), 1), "ter": _fmt(_score(ref.get("ter")), 1)}
 
 
 def _how_many(x: Any) -> str:
@@ -371,20 +330,12 @@ def _article_reference(ref: Any) -> dict | None:
     """Corpus-level reference figures (``ArticleResult.reference``) with their sacrebleu signatures."""
     if not isinstance(ref, Mapping):
         return None
-    figures = [
-        f"{name} {v}"
-        for key, name in (("bleu", "BLEU"), ("chrf", "chrF"), ("ter", "TER"))
-        if (v := _fmt(_score(ref.get(key)), 1))
-    ]
-    counts = [
-        f"{label} {v}"
-        for key, label in (
-            ("aligned", "aligned sentences"),
-            ("unaligned_mt", "unaligned in the translation"),
-            ("unaligned_ref", "unaligned in the reference"),
-        )
-        if (v := _how_many(ref.get(key)))
-    ]
+    figures = [f"{name} {v}" for key, name in (("bleu", "BLEU"), ("chrf", "chrF"), ("ter", "TER"))
+               if (v := _fmt(_score(ref.get(key)), 1))]
+    counts = [f"{label} {v}" for key, label in (("aligned", "aligned sentences"),
+                                               ("unaligned_mt", "unaligned in the translation"),
+                                               ("unaligned_ref", "unaligned in the reference"))
+              if (v := _how_many(ref.get(key)))]
     sigs = ref.get("signatures")
     signatures = [(str(k), str(v)) for k, v in sigs.items()] if isinstance(sigs, Mapping) else []
     return {"figures": " \u00b7 ".join(figures), "counts": " \u00b7 ".join(counts), "signatures": signatures}
@@ -405,19 +356,15 @@ class Band:
 
 def _load_display() -> tuple[tuple[Band, ...], int]:
     raw = json.loads((files("mtqa.data") / "report.json").read_text(encoding="utf-8"))
-    bands = sorted(
-        (Band(float(b["from"]), b["label"], b["short"], b["colour"]) for b in raw["bands"]), key=lambda b: b.start
-    )
+    bands = sorted((Band(float(b["from"]), b["label"], b["short"], b["colour"]) for b in raw["bands"]),
+                   key=lambda b: b.start)
     return tuple(bands), int(raw["histogram_bins"])
 
 
 BANDS, HISTOGRAM_BINS = _load_display()
 # The bands that tint, for the stylesheet and the legend: (index, band, "0.3–0.5").
-TINTS = [
-    (i, b, f"{b.start:.1f}–{BANDS[i + 1].start:.1f}" if i + 1 < len(BANDS) else f"≥ {b.start:.1f}")
-    for i, b in enumerate(BANDS)
-    if b.colour
-]
+TINTS = [(i, b, f"{b.start:.1f}–{BANDS[i + 1].start:.1f}" if i + 1 < len(BANDS) else f"≥ {b.start:.1f}")
+         for i, b in enumerate(BANDS) if b.colour]
 _FIRST_TINT = TINTS[0][0]
 _UNTINTED = "#cfd8dc"  # histogram bars of bands without a tint
 
@@ -444,29 +391,20 @@ def _popover(seg: Segment, text: str, score: float | None) -> dict:
     head = [f"Sentence {seg.index}"] + (["flagged"] if seg.flagged else [])
     if score is not None:
         head.append(f"score {score:.3f} ({BANDS[band_index(score)].label})")
-    findings = [
-        {"code": f.code, "severity": f.severity, "message": f.message, "span": text[f.start : f.end]}
-        for f in seg.findings
-    ]
+    findings = [{"code": f.code, "severity": f.severity, "message": f.message, "span": text[f.start:f.end]}
+                for f in seg.findings]
     brk = _break(seg) if seg.flagged else None
     unexpected = None
     if brk is not None:
-        words = f"\u201c{text[brk[0] : brk[1]]}\u201d"
+        words = f"\u201c{text[brk[0]:brk[1]]}\u201d"
         if brk[2] is not None and brk[2] > 0:
-            unexpected = (
-                f"The language model did not expect {words} here ({brk[2]:.1f} nats more surprising "
-                "than the words' usual frequency)."
-            )
+            unexpected = (f"The language model did not expect {words} here ({brk[2]:.1f} nats more surprising "
+                          "than the words' usual frequency).")
         else:  # the located break is only the least expected place, not a surprising one
             unexpected = f"The language model found nothing surprising; its least expected words: {words}."
-    return {
-        "id": f"why-s{seg.index}",
-        "head": " \u00b7 ".join(head),
-        "findings": findings,
-        "unexpected": unexpected,
-        "lm": _lm_summary(seg, text),
-        "ref": _sentence_reference(seg.reference),
-    }
+    return {"id": f"why-s{seg.index}", "head": " \u00b7 ".join(head), "findings": findings,
+            "unexpected": unexpected, "lm": _lm_summary(seg, text),
+            "ref": _sentence_reference(seg.reference)}
 
 
 def _tint(score: float | None, flagged: bool) -> int | None:
@@ -499,20 +437,10 @@ def _seg_view(seg: Segment, text: str) -> dict:
         pop = _popover(seg, text, score)
     tip = ""
     if pop is None:  # a native tooltip where there is no popover: kind and score, boilerplate findings
-        tip = "\n".join(
-            [seg.kind]
-            + ([f"score {score:.3f}"] if score is not None else [])
-            + [f"{f.code}: {f.message} ({f.severity})" for f in seg.findings]
-        )
-    return {
-        "index": seg.index,
-        "kind": seg.kind,
-        "cls": " ".join(classes),
-        "score": _fmt(score),
-        "label": label,
-        "why": pop,
-        "tip": tip,
-    }
+        tip = "\n".join([seg.kind] + ([f"score {score:.3f}"] if score is not None else [])
+                        + [f"{f.code}: {f.message} ({f.severity})" for f in seg.findings])
+    return {"index": seg.index, "kind": seg.kind, "cls": " ".join(classes), "score": _fmt(score),
+            "label": label, "why": pop, "tip": tip}
 
 
 def _located(seg: Segment) -> list[tuple[int, int, str, bool]]:
@@ -599,22 +527,16 @@ def _side_items(result: ArticleResult) -> list[dict]:
         worst = max(s.findings, key=lambda f: SEVERITY_RANK.get(f.severity, 0), default=None)
         brk = _break(s)
         if worst is not None:
-            what, span, severity = worst.code, result.text[worst.start : worst.end], worst.severity
+            what, span, severity = worst.code, result.text[worst.start:worst.end], worst.severity
         else:
-            what, span, severity = "language model", result.text[brk[0] : brk[1]] if brk else "", ""
+            what, span, severity = "language model", result.text[brk[0]:brk[1]] if brk else "", ""
         ref = _sentence_reference(s.reference)
-        items.append(
-            {
-                "index": s.index,
-                "score": _fmt(score, 2) or "n/a",
-                "what": what,
-                "severity": severity,
-                "span": _shorten(span or s.text),
-                "more": len(s.findings) - 1 if worst else 0,
-                "band": _tint(score, True),
-                "chrf": ref["chrf"] if ref else "",
-            }
-        )
+        items.append({
+            "index": s.index, "score": _fmt(score, 2) or "n/a", "what": what, "severity": severity,
+            "span": _shorten(span or s.text), "more": len(s.findings) - 1 if worst else 0,
+            "band": _tint(score, True),
+            "chrf": ref["chrf"] if ref else "",
+        })
     return items
 
 
@@ -624,9 +546,8 @@ def _reference_rows(result: ArticleResult) -> list[dict]:
     for s in result.segments:
         ref = _sentence_reference(s.reference)
         if ref is not None:
-            rows.append(
-                {"index": s.index, "text": s.text, "ref": ref, "score": _fmt(_score(s.score)), "flagged": s.flagged}
-            )
+            rows.append({"index": s.index, "text": s.text, "ref": ref, "score": _fmt(_score(s.score)),
+                         "flagged": s.flagged})
     return rows
 
 
@@ -677,10 +598,8 @@ _ARTICLE_FIGURES = (("bleu", "BLEU"), ("chrf", "chrF"), ("chrfpp", "chrF++"), ("
 
 
 def _md_reference_summary(ref: Mapping[str, Any]) -> str:
-    counts = (
-        f"{ref.get('aligned', 0)} aligned pairs, {ref.get('unaligned_mt', 0)} possible additions, "
-        f"{ref.get('unaligned_ref', 0)} possible omissions"
-    )
+    counts = (f"{ref.get('aligned', 0)} aligned pairs, {ref.get('unaligned_mt', 0)} possible additions, "
+              f"{ref.get('unaligned_ref', 0)} possible omissions")
     return f"**Reference:** {_ref_figures(ref, _ARTICLE_FIGURES)} \u00b7 {counts}"
 
 
@@ -693,9 +612,8 @@ def _md_reference_section(result: ArticleResult) -> list[str]:
         omitted.setdefault(o.get("after"), []).append(str(o.get("text", "")))
 
     def gaps(after: int | None) -> list[str]:
-        return [
-            f"- *omitted?* no counterpart in the translation\n  - reference: {_md(t)}" for t in omitted.get(after, [])
-        ]
+        return [f"- *omitted?* no counterpart in the translation\n  - reference: {_md(t)}"
+                for t in omitted.get(after, [])]
 
     out = ["## Compared with the reference", "", *gaps(None)]
     for s in result.segments:
@@ -704,20 +622,16 @@ def _md_reference_section(result: ArticleResult) -> list[str]:
         score = _fmt(_score(s.score)) or "n/a"
         if s.reference:
             how = f" ({s.reference['alignment']})" if s.reference.get("alignment", "1-1") != "1-1" else ""
-            out += [
-                f"- **s{s.index}** \u00b7 score {score} \u00b7 {_ref_figures(s.reference, _SENTENCE_FIGURES)}{how}",
-                f"  - translation: {_md(s.text)}",
-                f"  - reference: {_md(str(s.reference.get('text', '')))}",
-            ]
+            out += [f"- **s{s.index}** \u00b7 score {score} \u00b7 {_ref_figures(s.reference, _SENTENCE_FIGURES)}{how}",
+                    f"  - translation: {_md(s.text)}", f"  - reference: {_md(str(s.reference.get('text', '')))}"]
         else:
-            out += [
-                f"- **s{s.index}** \u00b7 score {score} \u00b7 *added?* no counterpart in the reference",
-                f"  - translation: {_md(s.text)}",
-            ]
+            out += [f"- **s{s.index}** \u00b7 score {score} \u00b7 *added?* no counterpart in the reference",
+                    f"  - translation: {_md(s.text)}"]
         out += gaps(s.index)
     sigs = ref.get("signatures") or {}
     if sigs:
-        out += ["", "<sub>sacrebleu " + " \u00b7 ".join(f"{_md(k)}: {_md(str(v))}" for k, v in sigs.items()) + "</sub>"]
+        out += ["", "<sub>sacrebleu " + " \u00b7 ".join(f"{_md(k)}: {_md(str(v))}" for k, v in sigs.items())
+                + "</sub>"]
     return [*out, ""]
 
 
@@ -743,15 +657,13 @@ def render_markdown(result: ArticleResult) -> str:
         for i, s in enumerate(flagged, 1):
             out.append(f"{i}. **s{s.index}** \u2014 score {_fmt(_score(s.score)) or 'n/a'}")
             for f in s.findings:
-                code, span = _md_code(f.code), _md(result.text[f.start : f.end])
+                code, span = _md_code(f.code), _md(result.text[f.start:f.end])
                 out.append(f"   - {code} ({f.severity}): {_md(f.message)} \u2014 \u201c{span}\u201d")
             if lm := _lm_summary(s, result.text):
                 out.append(f"   - LM: {_md(lm)}")
             if s.reference:
-                out.append(
-                    f"   - reference ({_ref_figures(s.reference, _SENTENCE_FIGURES)}): "
-                    f"{_md(str(s.reference.get('text', '')))}"
-                )
+                out.append(f"   - reference ({_ref_figures(s.reference, _SENTENCE_FIGURES)}): "
+                           f"{_md(str(s.reference.get('text', '')))}")
             out += ["", f"   > {_md(s.text)}", ""]
     if result.article_findings:
         out += ["## Article findings", ""]
@@ -865,9 +777,8 @@ def _parquet_bytes(df, signature: str) -> bytes:
 
 def _bin_counts(scores: list[float]) -> list[int]:
     """How many scores fall in each of HISTOGRAM_BINS equal bins over [0, 1] (1.0 in the last)."""
-    bins = np.minimum(
-        (np.clip(np.asarray(scores, dtype=float), 0.0, 1.0) * HISTOGRAM_BINS).astype(int), HISTOGRAM_BINS - 1
-    )
+    bins = np.minimum((np.clip(np.asarray(scores, dtype=float), 0.0, 1.0) * HISTOGRAM_BINS).astype(int),
+                      HISTOGRAM_BINS - 1)
     return [int(c) for c in np.bincount(bins, minlength=HISTOGRAM_BINS)]
 
 
@@ -935,21 +846,17 @@ def histogram_chart(counts: list[int], noun: str) -> dict:
     for i, count in enumerate(counts):
         lo, hi = i / n, (i + 1) / n
         height = max(plot_h * count / peak, 2.0) if count else 0.0  # a single sentence stays visible
-        bars.append(
-            {
-                "x": round(c["left"] + i * plot_w / n + 0.5, 1),
-                "y": round(base - height, 1),
-                "w": round(plot_w / n - 1, 1),
-                "h": round(height, 1),
-                "colour": BANDS[band_index(lo)].colour or _UNTINTED,
-                "title": f"{lo:.2f}\u2013{hi:.2f}: {_plural(count, noun)}",
-                "count": count,
-            }
-        )
+        bars.append({
+            "x": round(c["left"] + i * plot_w / n + 0.5, 1), "y": round(base - height, 1),
+            "w": round(plot_w / n - 1, 1), "h": round(height, 1),
+            "colour": BANDS[band_index(lo)].colour or _UNTINTED,
+            "title": f"{lo:.2f}\u2013{hi:.2f}: {_plural(count, noun)}", "count": count,
+        })
     xticks = [{"x": round(c["left"] + plot_w * t, 1), "label": f"{t:g}"} for t in (0, 0.25, 0.5, 0.75, 1)]
     busy = [b["title"] for b, count in zip(bars, counts, strict=True) if count]
     desc = f"{_plural(sum(counts), noun)} by score" + (": " + "; ".join(busy) if busy else "")
-    return {**c, "bars": bars, "xticks": xticks, "base": base, "plot_right": c["width"] - c["right"], "desc": desc}
+    return {**c, "bars": bars, "xticks": xticks, "base": base,
+            "plot_right": c["width"] - c["right"], "desc": desc}
 
 
 # --------------------------------------------------------------------------- summary
@@ -971,20 +878,12 @@ def render_index(rows: list[dict], signature: str, stats: CorpusStats | None = N
     counts = Counter(r["verdict"] or "n/a" for r in ok)
     article_scores = [r["score"] for r in ok if r["score"] is not None]
     return _env.get_template("index.html.j2").render(
-        errors=errors,
-        ok=ok,
-        counts=counts,
-        n_errors=len(errors),
-        total=len(rows),
-        signature=signature,
-        fmt=_fmt,
+        errors=errors, ok=ok, counts=counts, n_errors=len(errors), total=len(rows),
+        signature=signature, fmt=_fmt,
         article_chart=histogram_chart(_bin_counts(article_scores), "article"),
         sentence_chart=histogram_chart(stats.sentence_counts, "sentence"),
-        rules=stats.rule_rows(),
-        lm_only=stats.lm_only,
-        run=run or {},
-        script=Markup(_INDEX_JS),
-        script_csp=_INDEX_JS_CSP,
+        rules=stats.rule_rows(), lm_only=stats.lm_only, run=run or {},
+        script=Markup(_INDEX_JS), script_csp=_INDEX_JS_CSP,
     )
 
 
@@ -992,22 +891,15 @@ def run_record(counts: Mapping[str, int], signature: str, reports_reused: int = 
     """``run.json``: where this run's work went, so a reader can see what deduplication, the score cache
     and ``--resume`` saved (the per-article figures are in the summary table)."""
     c = Counter(counts)
-    return {
-        "schema": RUN_SCHEMA,
-        "signature": signature,
-        "articles_analysed": c["articles"] - c["articles_copied"],
-        "articles_copied": c["articles_copied"],
-        "reports_reused": reports_reused,
-        "sentences_lm_scored": c["sentences_lm_scored"],
-        "sentences_from_cache": c["sentences_cache_hits"],
-        "sentences_repeated": c["sentences_reused"],
-        "counts": dict(sorted(c.items())),
-    }
+    return {"schema": RUN_SCHEMA, "signature": signature,
+            "articles_analysed": c["articles"] - c["articles_copied"], "articles_copied": c["articles_copied"],
+            "reports_reused": reports_reused,
+            "sentences_lm_scored": c["sentences_lm_scored"], "sentences_from_cache": c["sentences_cache_hits"],
+            "sentences_repeated": c["sentences_reused"], "counts": dict(sorted(c.items()))}
 
 
-def _write_summary_files(
-    rows: list[dict], stats: CorpusStats, out_dir: Path, signature: str, run: dict | None = None
-) -> dict[str, Path]:
+def _write_summary_files(rows: list[dict], stats: CorpusStats, out_dir: Path, signature: str,
+                         run: dict | None = None) -> dict[str, Path]:
     out_dir = Path(out_dir)
     df = _summary_frame(rows)
     paths = {
@@ -1043,20 +935,10 @@ def _top_code(seg: Segment) -> str | None:
 
 def sentence_rows(result: ArticleResult) -> list[dict]:
     """One row per body sentence of ``result`` for ``sentences.parquet``: the figures of its JSON report."""
-    return [
-        {
-            "id": _valid_utf8(result.id),
-            "index": int(s.index),
-            "start": int(s.start),
-            "end": int(s.end),
-            "text": _valid_utf8(s.text),
-            "score": _score(s.score),
-            "flagged": bool(s.flagged),
-            "top_finding": _top_code(s),
-        }
-        for s in result.segments
-        if s.kind == "body"
-    ]
+    return [{"id": _valid_utf8(result.id), "index": int(s.index), "start": int(s.start), "end": int(s.end),
+             "text": _valid_utf8(s.text), "score": _score(s.score), "flagged": bool(s.flagged),
+             "top_finding": _top_code(s)}
+            for s in result.segments if s.kind == "body"]
 
 
 class SentenceTable:
@@ -1068,18 +950,9 @@ class SentenceTable:
 
         self.path = Path(path)
         self.schema = pa.schema(
-            [
-                ("id", pa.string()),
-                ("index", pa.int32()),
-                ("start", pa.int64()),
-                ("end", pa.int64()),
-                ("text", pa.string()),
-                ("score", pa.float64()),
-                ("flagged", pa.bool_()),
-                ("top_finding", pa.string()),
-            ],
-            metadata={b"mtqa.signature": signature.encode("utf-8", "replace")},
-        )
+            [("id", pa.string()), ("index", pa.int32()), ("start", pa.int64()), ("end", pa.int64()),
+             ("text", pa.string()), ("score", pa.float64()), ("flagged", pa.bool_()), ("top_finding", pa.string())],
+            metadata={b"mtqa.signature": signature.encode("utf-8", "replace")})
         self._rows: list[dict] = []
         self._writer = None
         self._tmp: Path | None = None
@@ -1176,10 +1049,8 @@ class ReportWriter:
     def close(self) -> dict[str, Path]:
         """Write ``sentences.parquet`` and the summary files; returns their paths."""
         sentences = self.sentences.close()
-        return {
-            **_write_summary_files(self.rows, self.stats, self.out_dir, self.signature, self.run),
-            "sentences": sentences,
-        }
+        return {**_write_summary_files(self.rows, self.stats, self.out_dir, self.signature, self.run),
+                "sentences": sentences}
 
     def abort(self) -> None:
         """Stop without a summary (a second interrupt, a model that does not load): leave no temporary file."""

@@ -240,7 +240,9 @@ class ArticleRule:
     message: str = ""
     version: str = "1"
 
-    def find(self, text: str, title: tuple[int, int] | None, sentences: list[tuple[int, int]]) -> list[ArticleFinding]:
+    def find(
+        self, text: str, title: tuple[int, int] | None, sentences: list[tuple[int, int]]
+    ) -> list[ArticleFinding]:
         raise NotImplementedError
 
 
@@ -337,14 +339,11 @@ class RepetitionLoop(SentenceRule):
         n = REPEATED_PHRASE_MIN_WORDS
         starts: dict[tuple[str, ...], list[int]] = {}
         for i in range(len(keys) - n + 1):
-            seen = starts.setdefault(tuple(keys[i : i + n]), [])
+            seen = starts.setdefault(tuple(keys[i:i + n]), [])
             if not seen or seen[-1] + n <= i:  # non-overlapping occurrences only
                 seen.append(i)
-        loops = [
-            (occ[1], occ[-1])
-            for gram, occ in starts.items()
-            if len(occ) >= 3 and RepeatedPhrase._meaningful(words[occ[0] : occ[0] + n])
-        ]
+        loops = [(occ[1], occ[-1]) for gram, occ in starts.items()
+                 if len(occ) >= 3 and RepeatedPhrase._meaningful(words[occ[0]:occ[0] + n])]
         if not loops:
             return []
         first = min(a for a, _ in loops)
@@ -596,7 +595,9 @@ class GluedWords(SentenceRule):
     message = "Two words run together without a space"
     _token = re.compile(r"\S+")
     _lower_glue = re.compile(r"(?<![A-Za-z])[a-z]{2,}[A-Z][a-z]+")
-    _upper_glue = re.compile(r"(?<![A-Za-z])[A-Z][a-z]+(?:The|This|These|Those|They|Their|There|However)(?![a-z])")
+    _upper_glue = re.compile(
+        r"(?<![A-Za-z])[A-Z][a-z]+(?:The|This|These|Those|They|Their|There|However)(?![a-z])"
+    )
     _edge = "\"'\u201c\u201d\u2018\u2019()[]{},.;:!?\u2026"
     _join = re.compile(r"[a-z][A-Z]")  # both patterns need this; most sentences have none
     _code = re.compile(r"[@#/_:\\=&%\d]|\w\.\w")
@@ -729,7 +730,9 @@ class InconsistentName(ArticleRule):
     #: near-identical spellings are compared only for names at least this long (letters, no spaces)
     NEAR_NAME_MIN_CHARS = 14
 
-    def find(self, text: str, title: tuple[int, int] | None, sentences: list[tuple[int, int]]) -> list[ArticleFinding]:
+    def find(
+        self, text: str, title: tuple[int, int] | None, sentences: list[tuple[int, int]]
+    ) -> list[ArticleFinding]:
         forms: dict[str, list[str]] = {}  # key -> surfaces in order of first appearance
         run_ends: dict[str, str] = {}  # key -> first surface of each run ending of 2+ words
         body_lower: set[str] = set()
@@ -799,7 +802,9 @@ class HeadlineDamage(ArticleRule):
     #: a headline cannot end with an article, a conjunction or a possessive determiner
     _dangling = frozenset({"the", "and", "or", "but", "nor", "its", "their", "our", "my", "your"})
 
-    def find(self, text: str, title: tuple[int, int] | None, sentences: list[tuple[int, int]]) -> list[ArticleFinding]:
+    def find(
+        self, text: str, title: tuple[int, int] | None, sentences: list[tuple[int, int]]
+    ) -> list[ArticleFinding]:
         if title is None:
             return []
         s, e = title
@@ -811,8 +816,8 @@ class HeadlineDamage(ArticleRule):
         misused += list(self._doublet_as_verb.finditer(headline))
         if misused:
             reasons.append(f"non-verb used as a verb ({misused[0].group()})")
-        reasons += [f"sentences run together at '{text[f.start : f.end]}'" for f in _FUSED.find(ctx)]
-        reasons += [f"untranslated text '{text[f.start : f.end]}'" for f in _UNTRANSLATED.find(ctx)]
+        reasons += [f"sentences run together at '{text[f.start:f.end]}'" for f in _FUSED.find(ctx)]
+        reasons += [f"untranslated text '{text[f.start:f.end]}'" for f in _UNTRANSLATED.find(ctx)]
         words = self._tail.sub("", headline).split()
         last = words[-1] if words else ""
         if last.lower() in self._dangling or last in ("a", "an"):  # 'Vitamin A' is fine
@@ -868,7 +873,9 @@ def apply_sentence_rules(
     return out
 
 
-def apply_article_rules(text: str, title: tuple[int, int] | None, spans: list[tuple[int, int]]) -> list[ArticleFinding]:
+def apply_article_rules(
+    text: str, title: tuple[int, int] | None, spans: list[tuple[int, int]]
+) -> list[ArticleFinding]:
     """Findings of every article rule for one article (title span may be None)."""
     return [f for rule in ARTICLE_RULES for f in rule.find(text, title, spans)]
 
