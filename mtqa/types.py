@@ -30,6 +30,9 @@ class Article:
     source: str | None = None
     # (finding code, message) about how the input was read, e.g. ("input-encoding", "not valid UTF-8 ...")
     notes: tuple[tuple[str, str], ...] = ()
+    # Normalised lines (mtqa.chrome.normalise) that recur across articles of the same source in this run,
+    # set by the run loop from mtqa.chrome.RecurringLines: evidence that those lines are site chrome.
+    recurring_lines: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
