@@ -5,14 +5,16 @@
 >>> mtqa.write_reports(results, "reports/mine")              # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
-
-from mtqa.engine import Pipeline, Settings, iter_scores, score_articles, score_text  # noqa: E402
-from mtqa.gate import GateConfig, GateOutcome, check  # noqa: E402
-from mtqa.report import ReportWriter, write_reports  # noqa: E402
-from mtqa.types import Article, ArticleFinding, ArticleResult, Finding, ReadError, Segment  # noqa: E402
+from mtqa.gate import GateOutcome, check, evaluate_gate
+from mtqa.pipeline import Pipeline
+from mtqa.report import ReportWriter, write_reports
+from mtqa.run import iter_scores, run, score_articles, score_text
+from mtqa.settings import ConfigError, Settings, load_settings
+from mtqa.types import Article, ArticleFinding, ArticleResult, Finding, ReadError, Segment
+from mtqa.version import __version__
 
 __all__ = [
-    "Article", "ArticleFinding", "ArticleResult", "Finding", "GateConfig", "GateOutcome", "Pipeline", "ReadError",
-    "ReportWriter", "Segment", "Settings", "check", "iter_scores", "score_articles", "score_text", "write_reports",
+    "Article", "ArticleFinding", "ArticleResult", "ConfigError", "Finding", "GateOutcome", "Pipeline", "ReadError",
+    "ReportWriter", "Segment", "Settings", "__version__", "check", "evaluate_gate", "iter_scores", "load_settings",
+    "run", "score_articles", "score_text", "write_reports",
 ]

@@ -1,17 +1,17 @@
 """Recognise scraping debris lines (breadcrumbs, bylines, share prompts, cookie banners, ...).
 
 The patterns live in ``data/boilerplate.tsv`` rather than in code, so they can be reviewed and extended
-with an example per row, and so a change to them changes :data:`PATTERNS_VERSION` in report signatures.
+with an example per row, and so a change to them changes the run signature (:func:`mtqa.segment.signature`).
 Each regex must match the *whole* stripped line (``re.fullmatch``, case-insensitive): a news sentence
 that happens to start with "By", "See" or "Share" is never cut short into boilerplate.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
-from importlib.resources import files
+
+from mtqa import datafiles
 
 _TSV_NAME = "boilerplate.tsv"
 
@@ -48,13 +48,11 @@ def parse_patterns(text: str) -> tuple[BoilerplatePattern, ...]:
     return tuple(patterns)
 
 
-_RAW = (files("mtqa.data") / _TSV_NAME).read_bytes()
+_RAW = datafiles.read_bytes(_TSV_NAME)
 
 #: All patterns, in the order they are tried.
 PATTERNS: tuple[BoilerplatePattern, ...] = parse_patterns(_RAW.decode("utf-8"))
 
-#: Short hash of the TSV, so a report says which pattern set classified its lines.
-PATTERNS_VERSION: str = hashlib.sha1(_RAW).hexdigest()[:12]
 
 
 def match_boilerplate(line: str) -> str | None:

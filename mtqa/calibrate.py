@@ -11,9 +11,9 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
+from mtqa import datafiles
 from mtqa.lm.models import shipped_calibration
 from mtqa.types import Finding
 
@@ -60,6 +60,7 @@ class Calibration:
     coef: list[float]
     intercept: float
     meta: dict = field(default_factory=dict)
+    file_digest: str = ""  # sha1 (8 hex) of the file it was read from: its signature names the file's content
 
     def predict(self, x: list[float]) -> float:
         z = self.intercept + sum(
@@ -72,6 +73,11 @@ class Calibration:
         blob = json.dumps([self.features, self.mean, self.scale, self.coef, self.intercept])
         return hashlib.sha1(blob.encode()).hexdigest()[:8]
 
+    @property
+    def signature(self) -> str:
+        """Part of the run signature: the file's content (its notes included), else the coefficients."""
+        return f"calibration:{self.file_digest or self.version}"
+
     def to_json(self) -> str:
         return json.dumps({"features": self.features, "mean": self.mean, "scale": self.scale,
                            "coef": self.coef, "intercept": self.intercept, "meta": self.meta}, indent=1)
@@ -82,11 +88,12 @@ def load_calibration(path: str | Path | None = None, model: str | None = None) -
     ``scripts/calibrate.py --out``."""
     if path is None:
         name = shipped_calibration(model)
-        where, raw = f"data/{name}", (resources.files("mtqa.data") / name).read_text(encoding="utf-8")
+        where, raw = f"data/{name}", datafiles.read_bytes(name)
     else:
-        where, raw = str(path), Path(path).read_text(encoding="utf-8")
+        where, raw = str(path), Path(path).read_bytes()
     d = json.loads(raw)
-    cal = Calibration(d["features"], d["mean"], d["scale"], d["coef"], d["intercept"], d.get("meta", {}))
+    cal = Calibration(d["features"], d["mean"], d["scale"], d["coef"], d["intercept"], d.get("meta", {}),
+                      hashlib.sha1(raw).hexdigest()[:8])
     if list(cal.features) != list(FEATURES):
         raise ValueError(f"calibration {where} was fitted on other features "
                          f"({cal.features}); refit with scripts/calibrate.py")

@@ -22,6 +22,13 @@ UNIGRAM_FLOOR = 1e-8
 WINDOW = 3  # tokens in the worst-window feature
 FEATURES_VERSION = "1"
 
+def signature() -> str:
+    """The features' version and wordfreq's (its unigram frequencies enter SLOR and the located break)."""
+    from importlib.metadata import version
+
+    return f"features:{FEATURES_VERSION}|wordfreq:{version('wordfreq')}"
+
+
 _WORD = re.compile(r"[^\W_]+(?:['’\-.][^\W_]+)*")
 
 

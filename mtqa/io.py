@@ -43,11 +43,6 @@ def decode_text(data: bytes) -> tuple[str, str | None]:
     raise AssertionError("latin-1 decodes every byte string")  # pragma: no cover
 
 
-def decode(data: bytes, where: str) -> str:
-    """Text of ``data`` decoded as :func:`decode_text` does (never raises); ``where`` is kept for callers."""
-    return decode_text(data)[0]
-
-
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 

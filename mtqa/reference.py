@@ -13,18 +13,17 @@ The thresholds live in ``data/reference.json``; ``scripts/tune_reference.py`` ch
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib.resources import files
 from typing import Any
 
 from sacrebleu.metrics import BLEU, CHRF, TER
 
-from mtqa import langid
+from mtqa import codes, datafiles, langid
 from mtqa.segment import segment_article
+from mtqa.text import truncate
 from mtqa.types import Article, ArticleFinding, Finding, Segment
 
 REFERENCE_VERSION = 1
@@ -32,13 +31,6 @@ ADDITION = "reference-addition"
 OMISSION = "reference-omission"
 NOT_ENGLISH = "reference-not-english"
 MISMATCH = "reference-mismatch"
-#: code -> (what it means, severity): every finding this module makes (the gate's known codes read it).
-CODES: dict[str, tuple[str, str]] = {
-    ADDITION: ("A sentence with no counterpart in the reference: possible addition", "minor"),
-    OMISSION: ("A reference sentence with no counterpart in the translation: possible omission", "minor"),
-    NOT_ENGLISH: ("The reference is not in English: no reference-based figures", "minor"),
-    MISMATCH: ("Most sentences of the translation match no reference sentence: the wrong reference?", "minor"),
-}
 _QUOTE_CHARS = 160  # an omitted reference sentence is quoted in its finding up to this length
 _DATA = "reference.json"
 
@@ -61,7 +53,7 @@ class AlignSettings:
 
 
 def _data_bytes() -> bytes:
-    return (files("mtqa.data") / _DATA).read_bytes()
+    return datafiles.read_bytes(_DATA)
 
 
 @lru_cache(maxsize=1)
@@ -71,13 +63,13 @@ def settings() -> AlignSettings:
                          float(raw["min_aligned_share"]))
 
 
-@lru_cache(maxsize=1)
-def reference_signature() -> str:
+def signature() -> str:
     """Goes into the run signature: the method version, the data file and sacrebleu's version."""
-    import sacrebleu
+    from importlib.metadata import version
 
-    return (f"reference:{REFERENCE_VERSION}|data:{hashlib.sha1(_data_bytes()).hexdigest()[:8]}"
-            f"|sacrebleu:{sacrebleu.__version__}")
+    from mtqa import datafiles
+
+    return f"reference:{REFERENCE_VERSION}|data:{datafiles.digest([_DATA])}|sacrebleu:{version('sacrebleu')}"
 
 
 @dataclass(frozen=True)
@@ -207,7 +199,7 @@ class RefSentence:
 
 @dataclass
 class Comparison:
-    """What the reference says about one article; :meth:`mtqa.engine.Pipeline.reference_step` applies it."""
+    """What the reference says about one article; :meth:`mtqa.pipeline.Pipeline.reference_step` applies it."""
 
     segments: dict[int, dict[str, Any]] = field(default_factory=dict)  # segment index -> Segment.reference
     findings: list[Finding] = field(default_factory=list)  # reference-addition, spanning MT sentences
@@ -229,8 +221,7 @@ def _joined(texts: Sequence[str]) -> str:
 
 
 def _quote(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _QUOTE_CHARS else text[:_QUOTE_CHARS - 1] + "\u2026"
+    return truncate(text, _QUOTE_CHARS)
 
 
 def compare(body: Sequence[Segment], reference: str | None, cfg: AlignSettings | None = None) -> Comparison:
@@ -242,9 +233,9 @@ def compare(body: Sequence[Segment], reference: str | None, cfg: AlignSettings |
     foreign = langid.text_language(reference)
     if foreign is not None:
         lang, p = foreign
-        return Comparison(article_findings=[ArticleFinding(
+        return Comparison(article_findings=[codes.article_finding(
             NOT_ENGLISH, f"The reference is not in English: {langid.language_name(lang)}, probability {p:.2f}; "
-                         f"no reference-based figures were computed", CODES[NOT_ENGLISH][1])])
+                         f"no reference-based figures were computed")])
     refs = reference_sentences(reference)
     if not refs or not body:
         return Comparison()
@@ -259,9 +250,9 @@ def compare(body: Sequence[Segment], reference: str | None, cfg: AlignSettings |
 def _mismatch(body: Sequence[Segment], refs: list[RefSentence], beads: list[Bead], n_aligned: int) -> Comparison:
     """Too little aligns: one finding instead of one per sentence, and figures over the whole texts (so a
     ``min_chrf`` gate still sees how far apart they are)."""
-    finding = ArticleFinding(MISMATCH, f"Only {n_aligned} of {len(body)} sentences match a reference sentence: the "
-                                       f"wrong reference, or a translation unrelated to it; no sentence-level "
-                                       f"comparison", CODES[MISMATCH][1])
+    finding = codes.article_finding(MISMATCH, f"Only {n_aligned} of {len(body)} sentences match a reference "
+                                              f"sentence: the wrong reference, or a translation unrelated to it; no "
+                                              f"sentence-level comparison")
     figures = corpus_figures([_joined([s.text for s in body])], [_joined([r.text for r in refs])])
     return Comparison(article_findings=[finding], beads=beads, summary={
         **figures, "aligned": 0, "unaligned_mt": len(body), "unaligned_ref": len(refs), "n_mt": len(body),
@@ -285,14 +276,14 @@ def _matched(body: Sequence[Segment], refs: list[RefSentence], beads: list[Bead]
                 out.segments[body[k].index] = entry
         elif bead.mt:
             seg = body[bead.mt[0]]
-            out.findings.append(Finding(ADDITION, "No counterpart in the reference: possible addition",
-                                        CODES[ADDITION][1], seg.start, seg.end))
+            out.findings.append(codes.finding(ADDITION, seg.start, seg.end,
+                                              "No counterpart in the reference: possible addition"))
         else:
             r = refs[bead.ref[0]]
             omitted.append({"text": r.text, "start": r.start, "end": r.end, "after": last_mt})
-            out.article_findings.append(ArticleFinding(
+            out.article_findings.append(codes.article_finding(
                 OMISSION, f"Reference sentence {bead.ref[0] + 1} has no counterpart in the translation: "
-                          f"possible omission: \u201c{_quote(r.text)}\u201d", CODES[OMISSION][1]))
+                          f"possible omission: \u201c{_quote(r.text)}\u201d"))
         if bead.mt:
             last_mt = body[bead.mt[-1]].index
     hyps, ref_texts = zip(*out.pairs, strict=True)

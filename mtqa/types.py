@@ -6,7 +6,7 @@ finding, ``article.text[start:end]`` is exactly the text it refers to.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Kind = Literal["title", "body", "boilerplate"]
@@ -30,6 +30,9 @@ class Article:
     source: str | None = None
     # (finding code, message) about how the input was read, e.g. ("input-encoding", "not valid UTF-8 ...")
     notes: tuple[tuple[str, str], ...] = ()
+    # Normalised lines (mtqa.chrome.normalise) that recur across articles of the same source in this run,
+    # set by the run loop from mtqa.chrome.RecurringLines: evidence that those lines are site chrome.
+    recurring_lines: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -51,9 +54,6 @@ class Finding:
     start: int
     end: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
 class ArticleFinding:
@@ -62,9 +62,6 @@ class ArticleFinding:
     code: str
     message: str
     severity: Severity
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -83,11 +80,6 @@ class Segment:
     # When a trusted reference was given: the aligned reference sentence(s) and sentence-level figures,
     # {"text": str, "chrf": float, "chrfpp": float, "ter": float}; None when no reference or unaligned.
     reference: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["findings"] = [f.to_dict() for f in self.findings]
-        return d
 
 
 @dataclass

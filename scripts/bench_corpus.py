@@ -7,7 +7,7 @@ The corpus is built from the bundled samples and written to a Parquet file: ``--
 (the 8 samples, then variants of them with their paragraphs shuffled and their numbers changed), and the rest
 of the N articles copies of those stories under new ids, ``--near-copy-share`` of them with one edit (as when
 an aggregator rewrites a day or a verb). Each configuration runs in a fresh process, as ``mtqa score
-corpus.parquet --out DIR`` would (:func:`mtqa.cli.score_to_folder`: streamed reading, scoring, every report
+corpus.parquet --out DIR`` would (:func:`mtqa.run.drive`: streamed reading, scoring, every report
 and the summary), so its peak RSS is its own: cold with an empty score cache, then warm with the cache the
 cold run filled (into a new folder: every report is written again), then the warm command again with
 ``--resume`` into the warm run's folder (every report is reused). Start-up (for Dask the cluster and the
@@ -96,17 +96,18 @@ def _peak_rss_mb() -> int:
 def _child(config: dict) -> dict:
     import pandas as pd
 
-    from mtqa.cli import score_to_folder
-    from mtqa.engine import Settings
-    from mtqa.parallel import DaskEngine, LocalEngine, open_engine
+    from mtqa.engines import DaskEngine, LocalEngine, open_engine
+    from mtqa.run import drive
+    from mtqa.settings import Settings
 
     settings = Settings(cache=config["cache"], threads=config.get("threads"),
-                        chunk_articles=config.get("chunk_articles"))
+                        chunk_articles=config.get("chunk_articles"), engine=config["engine"],
+                        workers=config.get("workers"))
     t0 = time.perf_counter()
-    with open_engine(settings, engine=config["engine"], workers=config.get("workers")) as eng:
+    with open_engine(settings) as eng:
         startup = time.perf_counter() - t0
         t1 = time.perf_counter()
-        tally = score_to_folder(eng, [Path(config["corpus"])], Path(config["out"]), resume=config["run"] == "resume")
+        tally = drive(eng, [Path(config["corpus"])], out=Path(config["out"]), resume=config["run"] == "resume")
         seconds = time.perf_counter() - t1
         workers_rss = list(eng.client.run(_peak_rss_mb).values()) if isinstance(eng, DaskEngine) else []
         counts = eng.stats.counts

@@ -29,11 +29,12 @@ from itertools import zip_longest
 from pathlib import Path
 
 from mtqa.browser import chromium
-from mtqa.engine import Pipeline, Settings
 from mtqa.io import read_inputs
 from mtqa.lm import cache_dir
+from mtqa.pipeline import Pipeline
 from mtqa.report import render_html, write_article
 from mtqa.segment import segment_article, split_sentences
+from mtqa.settings import Settings
 from mtqa.types import Article, ArticleResult
 
 ROOT = Path(__file__).resolve().parent.parent

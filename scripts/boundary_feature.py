@@ -40,7 +40,6 @@ import numpy as np
 import torch
 
 from mtqa.calibrate import FEATURES, feature_vector
-from mtqa.engine import Pipeline, Settings, _context_key, _normalise, unit_findings
 from mtqa.evaluate import (
     average_precision,
     default_benchmark_dir,
@@ -53,6 +52,9 @@ from mtqa.evaluate import (
 from mtqa.lm import cache_dir
 from mtqa.lm.transformer import TransformerScorer
 from mtqa.lm.windows import layout
+from mtqa.pipeline import Pipeline, context_key, unit_findings
+from mtqa.settings import Settings
+from mtqa.text import squash
 
 OUT_DIR = Path("/tmp/boundary")
 EXAMPLE = ("The ministry said it would safeguard Russia's sovereign rights and development The people of "
@@ -223,7 +225,7 @@ def main() -> int:
     items = load_mqm(args.benchmarks, "dev")
     contexts = mqm_contexts(items)
     texts = [it.target for it in items]
-    keys = [(_context_key(c, ctx_tokens), _normalise(t)) for c, t in zip(contexts, texts, strict=True)]
+    keys = [(context_key(c, ctx_tokens), squash(t)) for c, t in zip(contexts, texts, strict=True)]
     unique = sorted(set(keys))
     res = dict(zip(unique, cached_scores(lm, f"{pipe.lm_signature}|punct:{','.join(PUNCT)}", unique,
                                          args.cache_file), strict=True))

@@ -22,9 +22,10 @@ import numpy as np
 
 from mtqa import rules
 from mtqa.calibrate import FEATURES, Calibration, feature_vector
-from mtqa.engine import Pipeline, Settings, unit_findings
 from mtqa.evaluate import average_precision, default_benchmark_dir, load_mqm, mqm_contexts, roc_auc
 from mtqa.lm import DEFAULT_MODEL, cache_dir
+from mtqa.pipeline import Pipeline, unit_findings
+from mtqa.settings import Settings
 
 
 def dev_features(pipe: Pipeline, bench: Path) -> tuple[list, list[dict]]:

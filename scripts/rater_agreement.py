@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mtqa.engine import Pipeline, Settings
 from mtqa.evaluate import MQM_DIR, default_benchmark_dir, load_mqm, mqm_contexts, rater_garbled, roc_auc
 from mtqa.lm import cache_dir
+from mtqa.pipeline import Pipeline
+from mtqa.settings import Settings
 
 
 def main() -> int:

@@ -16,8 +16,8 @@ from collections import Counter
 from pathlib import Path
 
 from mtqa import rules
-from mtqa.engine import unit_findings
 from mtqa.evaluate import MQM_DIR, default_benchmark_dir, is_garbled
+from mtqa.pipeline import unit_findings
 
 
 def main() -> int:
@@ -33,7 +33,7 @@ def main() -> int:
     for r in recs:
         codes = {}
         for f in unit_findings(r["target"]):
-            codes.setdefault(f.code, r["target"][f.start:f.end])
+            codes.setdefault(f.code, r["target"][f.start : f.end])
         for code, span in codes.items():
             fires[code] += 1
             garbled[code] += is_garbled(r)
@@ -48,8 +48,10 @@ def main() -> int:
         c = rule.code
         prec = f"{garbled[c] / fires[c]:.2f}" if fires[c] else "-"
         ex = example.get(c, "").replace("|", "\\|")[:60]
-        print(f"| `{c}` | {rule.severity} | {fires[c]} | {prec} | {clean_fires[c]} ({clean_fires[c] / n_clean:.1%}) "
-              f"| {ex} |")
+        print(
+            f"| `{c}` | {rule.severity} | {fires[c]} | {prec} | {clean_fires[c]} ({clean_fires[c] / n_clean:.1%}) "
+            f"| {ex} |"
+        )
     article_rules(recs)
     return 0
 
@@ -83,10 +85,14 @@ def article_rules(recs: list[dict]) -> None:
     print(f"\n{n} dev articles (document x system); {any_garbled} ({any_garbled / n:.0%}) contain a garbled segment")
     print("| article rule | fires on | precision |")
     print("|---|---|---|")
-    print(f"| `headline-damage` (first segment = headline garbled) | {head_fires} headlines | "
-          f"{head_garbled / head_fires if head_fires else float('nan'):.2f} |")
-    print(f"| `inconsistent-name` (article has a garbled segment) | {name_fires} articles | "
-          f"{name_garbled / name_fires if name_fires else float('nan'):.2f} |")
+    print(
+        f"| `headline-damage` (first segment = headline garbled) | {head_fires} headlines | "
+        f"{head_garbled / head_fires if head_fires else float('nan'):.2f} |"
+    )
+    print(
+        f"| `inconsistent-name` (article has a garbled segment) | {name_fires} articles | "
+        f"{name_garbled / name_fires if name_fires else float('nan'):.2f} |"
+    )
 
 
 if __name__ == "__main__":

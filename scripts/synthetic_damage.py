@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from mtqa.calibrate import FEATURES, feature_vector
-from mtqa.engine import Pipeline, Settings, unit_findings
 from mtqa.evaluate import (
     MQM_DIR,
     default_benchmark_dir,
@@ -30,6 +29,8 @@ from mtqa.evaluate import (
     roc_auc,
 )
 from mtqa.lm import cache_dir
+from mtqa.pipeline import Pipeline, unit_findings
+from mtqa.settings import Settings
 
 KINDS = ("fuse", "drop", "swap", "repeat", "shuffle")
 

@@ -17,9 +17,10 @@ MISSION = (
 
 @pytest.fixture(scope="session")
 def pipeline():
-    from mtqa.engine import Pipeline
+    from mtqa.pipeline import Pipeline
+    from mtqa.settings import Settings
 
-    return Pipeline()
+    return Pipeline(Settings(cache=False))
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +31,6 @@ def lm(pipeline):
 @pytest.fixture(scope="session")
 def demo_results(pipeline):
     """The bundled samples scored once, shared by the end-to-end tests."""
-    from mtqa.engine import score_articles
+    from mtqa.run import score_articles
 
     return score_articles([SAMPLES], pipeline=pipeline)

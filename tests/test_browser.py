@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from mtqa.browser import BrowserMissing, chromium
-from mtqa.engine import score_text
 from mtqa.report import write_reports
+from mtqa.run import score_text
 
 INJECTED = (
     "Officials <script>document.title='pwned';document.body.dataset.pwned='script'</script> open port\n"

@@ -1,6 +1,7 @@
 """``mtqa check`` as a subprocess: exit codes, the stderr summary, JUnit/JSON/SARIF, baseline, config, stdin.
 
-Four runs load the model (and, like ``mtqa score`` in test_cli, use the default score cache).
+These are about the gate's plumbing, so they run on the fake scorer (``--model fake``): the findings that fail
+articles here come from the rules; the model's scores are tested in test_lm and test_engine.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ RSS = """<?xml version="1.0" encoding="utf-8"?>
 
 
 def _run(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([MTQA, "check", *args], cwd=cwd, input=stdin, capture_output=True, text=True, timeout=600)
+    return subprocess.run([MTQA, "check", "--model", "fake", *args], cwd=cwd, input=stdin, capture_output=True,
+                          text=True, timeout=600)
 
 
 def test_check_mixed_batch_with_config_and_reports(tmp_path):
@@ -114,3 +116,26 @@ def test_usage_errors_exit_2_before_loading_the_model(tmp_path):
     assert "unknown key 'max_scor'" in proc.stderr and "mtqa.toml" in proc.stderr
     proc = _run(tmp_path, str(CLEAN), "--config", str(tmp_path / "none.toml"), "--min-severity", "bad")
     assert proc.returncode == 2 and "no such config file" in proc.stderr
+
+
+def test_check_runs_on_workers_and_resumes_like_score(tmp_path):
+    """check shares score's run loop: two worker processes give the in-process outcome, and --resume reuses the
+    reports of --out that have this run's signature instead of scoring again."""
+    args = [str(CLEAN), str(FUSED), str(SAMPLES / "07-flood-relief-repeats.txt"), "--no-cache"]
+    here = _run(tmp_path, *args, "--json", "here.json")
+    spread = _run(tmp_path, *args, "--json", "spread.json", "--workers", "2", "--chunk-articles", "1")
+    assert here.returncode == spread.returncode == 1, spread.stderr
+    assert here.stderr == spread.stderr
+    records = [json.loads((tmp_path / f).read_text(encoding="utf-8")) for f in ("here.json", "spread.json")]
+    assert records[0] == records[1]
+
+    first = _run(tmp_path, *args, "--out", "out")
+    reports = {p: p.stat().st_mtime_ns for p in (tmp_path / "out" / "articles").glob("*.json")}
+    assert len(reports) == 3
+    again = _run(tmp_path, *args, "--out", "out", "--resume", "--json", "again.json")
+    assert again.returncode == first.returncode == 1 and again.stderr == first.stderr
+    assert {p: p.stat().st_mtime_ns for p in reports} == reports  # reused, not rewritten
+    assert json.loads((tmp_path / "again.json").read_text(encoding="utf-8")) == records[0]
+    assert json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))["reports_reused"] == 3
+    usage = _run(tmp_path, *args, "--resume")
+    assert usage.returncode == 2 and "--resume reuses the reports of --out DIR" in usage.stderr

@@ -27,7 +27,7 @@ def test_score_writes_reports_and_reports_bad_rows(tmp_path):
     ]
     corpus.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     out = tmp_path / "out"
-    proc = _run("score", str(SAMPLES / "05-kim-putin-fused.txt"), str(corpus), "--out", str(out))
+    proc = _run("score", str(SAMPLES / "05-kim-putin-fused.txt"), str(corpus), "--out", str(out), "--model", "fake")
     assert proc.returncode == 2, proc.stderr  # one input could not be read
     assert f"{corpus}:2" in proc.stderr and "malformed JSON" in proc.stderr
 
@@ -54,7 +54,7 @@ def test_score_writes_reports_and_reports_bad_rows(tmp_path):
 
 
 def test_format_json_prints_one_article(tmp_path):
-    proc = _run("score", str(SAMPLES / "01-rate-decision-clean.txt"), "--format", "json")
+    proc = _run("score", str(SAMPLES / "01-rate-decision-clean.txt"), "--format", "json", "--model", "fake")
     assert proc.returncode == 0, proc.stderr
     d = json.loads(proc.stdout)
     assert d["id"] == "01-rate-decision-clean" and d["title"].startswith("Bank of Korea holds rates")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from mtqa.engine import Pipeline, score_text
 from mtqa.lm import get_scorer
+from mtqa.pipeline import Pipeline
 from mtqa.report import article_to_dict
+from mtqa.run import score_text
 
 from .conftest import MISSION
 
@@ -98,15 +99,15 @@ def test_repeated_sentences_are_scored_once(pipeline):
 
 def test_exact_copies_get_the_original_analysis_under_their_own_id(pipeline):
     """A syndicated copy (same text and title) is not analysed again: same report, its own id and input."""
-    from mtqa.engine import score_articles
+    from mtqa.run import score_articles
     from mtqa.types import Article
 
     text = f"Kim vows to deepen ties\n{MISSION}\nThe statement was read on state television on Monday.\n"
     arts = [Article("wire", text, "feed.jsonl:1"), Article("copy", text, "feed.jsonl:2", url="https://b.example/1"),
             Article("retitled", text, "feed.jsonl:3", title="Another headline")]
-    before = pipeline.stats.as_dict()
+    before = dict(pipeline.stats.counts)
     wire, copy, retitled = score_articles(arts, pipeline=pipeline)
-    after = pipeline.stats.as_dict()
+    after = dict(pipeline.stats.counts)
     assert after.get("articles_copied", 0) - before.get("articles_copied", 0) == 1  # the retitled one is not a copy
     assert (copy.id, copy.input, copy.url) == ("copy", "feed.jsonl:2", "https://b.example/1")
     strip = {"id": None, "input": None}
@@ -131,7 +132,7 @@ def test_json_contract(demo_results):
 
 
 def test_persistent_cache_serves_a_rerun_with_identical_scores(lm, tmp_path):
-    from mtqa.engine import Settings
+    from mtqa.settings import Settings
 
     text = "Talks end\nThe two delegations met in Geneva on Monday. They agreed to meet again in March.\n"
     first_pipe = Pipeline(Settings(cache=str(tmp_path)), scorer=lm)
@@ -145,8 +146,8 @@ def test_persistent_cache_serves_a_rerun_with_identical_scores(lm, tmp_path):
 
 def test_a_rerun_served_from_the_cache_never_loads_the_model(lm, tmp_path):
     """The model loads when a sentence first needs it, so a warm re-run skips the load (~6 s) entirely."""
-    from mtqa.engine import Settings
     from mtqa.lm import make_scorer
+    from mtqa.settings import Settings
 
     text = "Talks end\nThe two delegations met in Geneva on Monday. They agreed to meet again in March.\n"
     first = score_text(text, pipeline=Pipeline(Settings(cache=str(tmp_path)), scorer=lm))
@@ -161,13 +162,13 @@ def test_a_rerun_served_from_the_cache_never_loads_the_model(lm, tmp_path):
 
 
 def test_context_conditions_the_sentence(lm):
-    from mtqa.engine import Settings
+    from mtqa.settings import Settings
 
     s = "He said the talks would resume in March."
     ctx = "Kim Jong-un met Vladimir Putin in Vladivostok on Wednesday."
-    with_ctx = Pipeline(Settings(context_tokens=32), scorer=lm).lm_step([s], [ctx])[0]
-    no_ctx = Pipeline(Settings(context_tokens=0), scorer=lm).lm_step([s], [ctx])[0]
-    alone = Pipeline(Settings(context_tokens=32), scorer=lm).lm_step([s])[0]
+    with_ctx = Pipeline(Settings(context_tokens=32, cache=False), scorer=lm).lm_step([s], [ctx])[0]
+    no_ctx = Pipeline(Settings(context_tokens=0, cache=False), scorer=lm).lm_step([s], [ctx])[0]
+    alone = Pipeline(Settings(context_tokens=32, cache=False), scorer=lm).lm_step([s])[0]
     assert no_ctx == alone  # context_tokens=0 ignores the context
     assert with_ctx["lm_mean_logprob"] != no_ctx["lm_mean_logprob"]
     assert [t[:2] for t in with_ctx["tokens"]] == [t[:2] for t in alone["tokens"]]  # same sentence tokens

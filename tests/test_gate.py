@@ -11,8 +11,13 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from mtqa import gate
-from mtqa.gate import ConfigError, GateConfig, evaluate_gate, fingerprint, load_config
+from mtqa.gate import baseline, evaluate_gate, fingerprint
+from mtqa.gate.github import github_annotations
+from mtqa.gate.junit import junit_xml
+from mtqa.gate.records import json_record
+from mtqa.gate.sarif import sarif
 from mtqa.io import html_fragment_to_text, read_inputs
+from mtqa.settings import ConfigError, Settings, load_settings
 from mtqa.types import ArticleFinding, ArticleResult, Finding, Segment
 
 TITLE = "Kim vows to deepen ties"
@@ -48,51 +53,6 @@ DAMAGED = {1: [("fused-sentence", "major", "development The"), ("doubled-word", 
            3: [("addressee-leak", "major", "your country")]}
 
 
-# --------------------------------------------------------------------------- config
-
-
-def test_config_sources_in_priority_order(tmp_path):
-    assert load_config(tmp_path) == GateConfig()
-    (tmp_path / "pyproject.toml").write_text(
-        '[project]\nname = "x"\n[tool.mtqa]\nmax_score = 0.7\nignore_rules = ["run-on"]\nmin_severity = "minor"\n')
-    cfg = load_config(tmp_path)
-    assert (cfg.max_score, cfg.ignore_rules, cfg.min_severity) == (0.7, ["run-on"], "minor")
-    (tmp_path / "mtqa.toml").write_text('max_score = 0.6\nfail_on_verdict = "review"\n')
-    cfg = load_config(tmp_path)
-    assert (cfg.max_score, cfg.ignore_rules, cfg.fail_on_verdict) == (0.6, ["run-on"], "review")
-    cfg = load_config(tmp_path, overrides={"max_score": 0.5, "ignore_rules": ["calque"], "min_severity": None})
-    assert (cfg.max_score, cfg.ignore_rules, cfg.min_severity) == (0.5, ["run-on", "calque"], "minor")
-    other = tmp_path / "ci.toml"
-    other.write_text("max_flagged_share = 0.25\n")
-    cfg = load_config(tmp_path, config_file=other)  # --config replaces ./mtqa.toml, pyproject still applies
-    assert (cfg.max_score, cfg.max_flagged_share, cfg.fail_on_verdict) == (0.7, 0.25, "fail")
-
-
-@pytest.mark.parametrize(("content", "expected"), [
-    ("max_scor = 0.5\n", "unknown key 'max_scor'"),
-    ("max_score = 2\n", "'max_score' must be a number from 0 to 1"),
-    ('min_severity = "critical"\n', "'min_severity' must be 'minor' or 'major'"),
-    ('ignore_rules = "fused-sentence"\n', "'ignore_rules' must be a list"),
-    ('ignore_rules = ["fused"]\n', "unknown rule code 'fused'"),
-    ("max_score = \n", "not valid TOML"),
-])
-def test_config_errors_name_key_and_file(tmp_path, content, expected):
-    (tmp_path / "mtqa.toml").write_text(content)
-    with pytest.raises(ConfigError, match=expected) as err:
-        load_config(tmp_path)
-    assert str(tmp_path / "mtqa.toml") in str(err.value)
-
-
-def test_config_errors_from_pyproject_flags_and_missing_file(tmp_path):
-    (tmp_path / "pyproject.toml").write_text("[tool.mtqa]\nbogus = 1\n")
-    with pytest.raises(ConfigError, match=r"pyproject.toml \[tool.mtqa\].*unknown key 'bogus'"):
-        load_config(tmp_path)
-    with pytest.raises(ConfigError, match="command line.*'fail_on_verdict'"):
-        load_config(tmp_path / "nowhere", overrides={"fail_on_verdict": "pass"})
-    with pytest.raises(ConfigError, match="no such config file"):
-        load_config(tmp_path / "nowhere", config_file=tmp_path / "missing.toml")
-
-
 # --------------------------------------------------------------------------- fingerprints and evaluation
 
 
@@ -107,46 +67,46 @@ def test_fingerprint_is_stable_and_whitespace_insensitive():
 
 def test_major_findings_fail_and_minor_ones_count_only_when_asked():
     res = _result(findings=DAMAGED)
-    out = evaluate_gate(res, GateConfig(), set())
+    out = evaluate_gate(res, Settings(), set())
     assert not out.passed and not out.unreadable
     assert [(f.code, f.segment, res.text[f.start:f.end]) for f in out.failures] == [
         ("fused-sentence", 1, "development The"), ("addressee-leak", 3, "your country")]
     assert out.failures[0].fingerprint == fingerprint("kim", S1, "fused-sentence")
     assert out.failures[0].sentence == S1 and "development The" in out.reasons[0]
-    minor = evaluate_gate(res, GateConfig(min_severity="minor"), set())
+    minor = evaluate_gate(res, Settings(fail_severity="minor"), set())
     assert "doubled-word" in [f.code for f in minor.failures]
-    ignored = evaluate_gate(res, GateConfig(ignore_rules=["fused-sentence", "addressee-leak"]), set())
+    ignored = evaluate_gate(res, Settings(ignore_rules=["fused-sentence", "addressee-leak"]), set())
     assert ignored.passed and ignored.failures == [] and ignored.reasons == []
-    assert evaluate_gate(_result(), GateConfig(), set()).passed
+    assert evaluate_gate(_result(), Settings(), set()).passed
 
 
 def test_lm_score_failures_and_review_mode():
     res = _result(scores=(0.1, 0.85, 0.6))
     res.segments[2].features = {"break": {"start": res.segments[2].start + 8, "end": res.segments[2].start + 12}}
-    out = evaluate_gate(res, GateConfig(), set())
+    out = evaluate_gate(res, Settings(), set())
     assert [(f.code, f.segment, f.severity) for f in out.failures] == [("lm-score", 2, "major")]
     assert res.text[out.failures[0].start:out.failures[0].end] == S2[8:12]  # the located break
-    assert evaluate_gate(res, GateConfig(max_score=0.9), set()).passed
-    assert evaluate_gate(res, GateConfig(ignore_rules=["lm-score"]), set()).passed
-    review = evaluate_gate(res, GateConfig(fail_on_verdict="review"), set())
+    assert evaluate_gate(res, Settings(fail_threshold=0.9), set()).passed
+    assert evaluate_gate(res, Settings(ignore_rules=["lm-score"]), set()).passed
+    review = evaluate_gate(res, Settings(fail_on="review"), set())
     assert [(f.segment, f.severity) for f in review.failures] == [(2, "major"), (3, "minor")]
     # review mode counts minor findings too; a sentence with a counted rule finding gets no extra lm-score
     res = _result(scores=(0.9, 0.1, 0.1), findings={1: [("doubled-word", "minor", "said")]})
-    assert [f.code for f in evaluate_gate(res, GateConfig(), set()).failures] == ["lm-score"]
-    assert [f.code for f in evaluate_gate(res, GateConfig(fail_on_verdict="review"), set()).failures] == [
+    assert [f.code for f in evaluate_gate(res, Settings(), set()).failures] == ["lm-score"]
+    assert [f.code for f in evaluate_gate(res, Settings(fail_on="review"), set()).failures] == [
         "doubled-word"]
 
 
 def test_flagged_share_and_article_findings():
     res = _result(findings={1: [("run-on", "minor", "He said")]}, scores=(0.1, 0.6, 0.1),
                   article_findings=[("headline-damage", "major"), ("inconsistent-name", "minor")])
-    out = evaluate_gate(res, GateConfig(max_flagged_share=0.5), set())
+    out = evaluate_gate(res, Settings(max_flagged_share=0.5), set())
     assert [(f.code, f.segment) for f in out.failures] == [("headline-damage", 0)]
     assert out.failures[0].start == 0 and out.failures[0].end == len(TITLE)
     assert any("67% of sentences flagged" in r for r in out.reasons)
-    out = evaluate_gate(res, GateConfig(max_flagged_share=0.5, ignore_rules=["run-on", "headline-damage"]), set())
+    out = evaluate_gate(res, Settings(max_flagged_share=0.5, ignore_rules=["run-on", "headline-damage"]), set())
     assert out.passed  # 1 of 3 flagged once run-on is ignored
-    minor = evaluate_gate(res, GateConfig(min_severity="minor"), set())
+    minor = evaluate_gate(res, Settings(fail_severity="minor"), set())
     name = next(f for f in minor.failures if f.code == "inconsistent-name")
     assert name.segment is None and name.start is None
     assert name.fingerprint == fingerprint("kim", "message of inconsistent-name", "inconsistent-name")
@@ -155,24 +115,24 @@ def test_flagged_share_and_article_findings():
 def test_baseline_suppresses_exactly_what_it_recorded(tmp_path):
     res = _result(findings=DAMAGED)
     path = tmp_path / "baseline.json"
-    assert gate.write_baseline(path, [res], GateConfig()) == 2
+    assert baseline.write_baseline(path, [evaluate_gate(res)]) == 2
     data = json.loads(path.read_text())
     assert data["version"] == 1 and data["fingerprints"] == sorted(data["fingerprints"])
-    known = gate.load_baseline(path)
-    out = evaluate_gate(res, GateConfig(), known)
+    known = baseline.load_baseline(path)
+    out = evaluate_gate(res, Settings(), known)
     assert out.passed and out.suppressed == 2
     # a new damaged sentence (and the same damage in another article) still fails
     res2 = _result(findings={**DAMAGED, 2: [("untranslated", "major", "Monday")]})
-    out = evaluate_gate(res2, GateConfig(), known)
+    out = evaluate_gate(res2, Settings(), known)
     assert [f.code for f in out.failures] == ["untranslated"] and out.suppressed == 2
     other = _result("other", findings=DAMAGED)
-    assert len(evaluate_gate(other, GateConfig(), known).failures) == 2
+    assert len(evaluate_gate(other, Settings(), known).failures) == 2
     path.write_text('{"version": 2, "fingerprints": []}')
     with pytest.raises(ConfigError, match="not an mtqa baseline"):
-        gate.load_baseline(path)
+        baseline.load_baseline(path)
     path.write_text("{")
     with pytest.raises(ConfigError, match="not valid JSON"):
-        gate.load_baseline(path)
+        baseline.load_baseline(path)
 
 
 # --------------------------------------------------------------------------- outputs
@@ -182,15 +142,16 @@ def _pairs():
     bad = _result("bad\x02<id>", findings=DAMAGED)
     good = _result("good", input_="corpus.jsonl:1")
     err = ArticleResult(id="corpus.jsonl:2", input="corpus.jsonl:2", status="error", error="malformed JSON: <x>")
-    return [(r, evaluate_gate(r, GateConfig(), set())) for r in (bad, good, err)]
+    return [(r, evaluate_gate(r, Settings(), set())) for r in (bad, good, err)]
 
 
 def test_exit_codes_and_summary():
     pairs = _pairs()
-    assert gate.exit_code(pairs) == 2
-    assert gate.exit_code(pairs[:2]) == 1
-    assert gate.exit_code(pairs[1:2]) == 0
-    text = gate.summary_text(pairs)
+    outcomes = [o for _, o in pairs]
+    assert gate.exit_code(outcomes) == 2
+    assert gate.exit_code(outcomes[:2]) == 1
+    assert gate.exit_code(outcomes[1:2]) == 0
+    text = gate.summary_text(outcomes)
     assert text.startswith("mtqa check: 3 articles: 1 passed, 1 failed, 1 unreadable")
     assert "FAIL bad\x02<id> (feeds/kim.txt)" in text and f'sentence 1: "{S1}"' in text
     assert 'fused-sentence (major): message of fused-sentence: "development The"' in text
@@ -198,7 +159,7 @@ def test_exit_codes_and_summary():
 
 
 def test_junit_parses_and_strips_forbidden_characters():
-    raw = gate.junit_xml(_pairs())
+    raw = junit_xml([o for _, o in _pairs()])
     assert b"\x01" not in raw and b"\x02" not in raw
     root = ET.fromstring(raw)
     suites = root.findall("testsuite")
@@ -215,13 +176,13 @@ def test_junit_parses_and_strips_forbidden_characters():
     assert error is not None and "malformed JSON: <x>" in error.get("message")
     # article text with markup survives as text
     res = _result(findings={2: [("stray-entity", "major", "<script>x</script>")]})
-    case = ET.fromstring(gate.junit_xml([(res, evaluate_gate(res, GateConfig(), set()))]))[0][0]
+    case = ET.fromstring(junit_xml([evaluate_gate(res, Settings(), set())]))[0][0]
     assert "<script>x</script>" in case.find("failure").text
 
 
 def test_sarif_and_github_annotations():
     pairs = _pairs()
-    log = gate.sarif(pairs)
+    log = sarif([o for _, o in pairs])
     assert log["version"] == "2.1.0"
     run = log["runs"][0]
     driver = run["tool"]["driver"]
@@ -242,12 +203,12 @@ def test_sarif_and_github_annotations():
     json.dumps(log)
     assert gate.input_path("corpus.jsonl:17") == "corpus.jsonl" and gate.input_path("f.xml#item3") == "f.xml"
 
-    lines = gate.github_annotations(pairs)
+    lines = github_annotations([o for _, o in pairs])
     assert lines[0] == ("::error file=feeds/kim.txt,line=2,title=mtqa fused-sentence::"
                         "message of fused-sentence: development The (article bad\x02<id>)")
     assert lines[-1] == "::error file=corpus.jsonl,title=mtqa unreadable input::corpus.jsonl:2: malformed JSON: <x>"
     assert all("\n" not in line for line in lines)
-    records = gate.json_records(pairs)
+    records = [json_record(r, o) for r, o in pairs]
     assert records[0]["schema"] == "mtqa.article/1" and records[0]["gate"]["passed"] is False
     assert records[1]["gate"] == {"passed": True, "reasons": []}
 
@@ -329,9 +290,10 @@ def test_html_fragment_to_text():
 
 
 def test_findings_made_outside_the_rules_can_be_ignored(tmp_path):
-    from mtqa.gate import known_codes, load_config
+    from mtqa import codes
 
-    codes = known_codes()
-    assert codes["not-english"][1] == "major" and codes["input-encoding"][1] == "minor"
-    cfg = load_config(tmp_path, overrides={"ignore_rules": ["not-english", "input-encoding"]})
-    assert cfg.ignore_rules == ["not-english", "input-encoding"]
+    known = codes.registry()
+    assert known["not-english"].severity == "major" and known["input-encoding"].severity == "minor"
+    assert known["not-english"].producer == "langid" and known["input-encoding"].producer == "io"
+    cfg = load_settings(tmp_path, overrides={"ignore_rules": ["not-english", "input-encoding"]})
+    assert cfg.ignore_rules == ("not-english", "input-encoding")

@@ -18,12 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from mtqa import gate, reference
-from mtqa.engine import score_articles, score_text
-from mtqa.gate import GateConfig, evaluate_gate, load_config
+from mtqa import reference
+from mtqa.gate import evaluate_gate
+from mtqa.gate.junit import junit_xml
+from mtqa.gate.sarif import sarif
 from mtqa.io import read_inputs
 from mtqa.report import article_from_dict, article_to_dict, render_markdown, summary_rows
+from mtqa.run import score_articles, score_text
 from mtqa.segment import segment_article
+from mtqa.settings import ConfigError, Settings, load_settings
 
 from .conftest import ROOT, SAMPLES
 
@@ -238,8 +241,8 @@ def test_json_round_trip_markdown_and_summary(scored, demo_results):
 
 
 def test_gate_thresholds_on_reference_figures(scored, tmp_path):
-    assert not any(f.code.startswith("reference-") for f in evaluate_gate(scored, GateConfig()).failures)  # off
-    cfg = GateConfig(min_sentence_chrf=80.0, min_chrf=90.0)
+    assert not any(f.code.startswith("reference-") for f in evaluate_gate(scored, Settings()).failures)  # off
+    cfg = Settings(min_sentence_chrf=80.0, min_chrf=90.0)
     outcome = evaluate_gate(scored, cfg)
     low = {s.index for s in scored.segments if s.reference and s.reference["chrf"] < 80.0}
     assert low and low != {s.index for s in scored.segments if s.reference}
@@ -250,12 +253,11 @@ def test_gate_thresholds_on_reference_figures(scored, tmp_path):
         assert (f.start, f.end) == (seg.start, seg.end) and f.severity == "major"
     [article_fail] = [f for f in outcome.failures if f.code == "reference-chrf"]
     assert article_fail.segment is None and f"{scored.reference['chrf']:.1f} < 90" in article_fail.message
-    assert not any(f.code == "reference-chrf" for f in evaluate_gate(scored, GateConfig(min_chrf=50.0)).failures)
+    assert not any(f.code == "reference-chrf" for f in evaluate_gate(scored, Settings(min_chrf=50.0)).failures)
 
-    pairs = [(scored, outcome)]
-    junit = ET.fromstring(gate.junit_xml(pairs)).find("testsuite/testcase/failure")
+    junit = ET.fromstring(junit_xml([outcome])).find("testsuite/testcase/failure")
     assert "reference-sentence-chrf (major)" in junit.text and "reference-chrf (major)" in junit.text
-    results = gate.sarif(pairs)["runs"][0]["results"]
+    results = sarif([outcome])["runs"][0]["results"]
     text = scored.text
     located = [r for r in results if r["ruleId"] == "reference-sentence-chrf"]
     assert len(located) == len(low)
@@ -265,10 +267,10 @@ def test_gate_thresholds_on_reference_figures(scored, tmp_path):
         assert text[region["charOffset"]:region["charOffset"] + region["charLength"]] == seg.text
 
     (tmp_path / "mtqa.toml").write_text("min_chrf = 40\nmin_sentence_chrf = 25.5\n")
-    assert (load_config(tmp_path).min_chrf, load_config(tmp_path).min_sentence_chrf) == (40.0, 25.5)
+    assert (load_settings(tmp_path).min_chrf, load_settings(tmp_path).min_sentence_chrf) == (40.0, 25.5)
     (tmp_path / "mtqa.toml").write_text("min_chrf = 140\n")
-    with pytest.raises(gate.ConfigError, match="'min_chrf' must be a chrF from 0 to 100"):
-        load_config(tmp_path)
+    with pytest.raises(ConfigError, match="'min_chrf' must be a chrF from 0 to 100"):
+        load_settings(tmp_path)
 
 
 # --------------------------------------------------------------------------- the command line
@@ -280,7 +282,7 @@ def _mtqa(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 
 def test_cli_reference_end_to_end(tmp_path):
     out = tmp_path / "out"
-    proc = _mtqa("score", str(KIM), "--reference", str(KIM_REF), "--out", str(out))
+    proc = _mtqa("score", str(KIM), "--reference", str(KIM_REF), "--out", str(out), "--model", "fake")
     assert proc.returncode == 0, proc.stderr
     d = json.loads((out / "articles" / "05-kim-putin-fused.json").read_text(encoding="utf-8"))
     assert d["reference"]["aligned"] == 9 and d["reference"]["unaligned_ref"] == 1
@@ -302,7 +304,7 @@ def test_cli_reference_needs_exactly_one_article(tmp_path):
 
 
 def test_check_thresholds_on_the_command_line(tmp_path):
-    proc = _mtqa("check", str(KIM), "--reference", str(KIM_REF), "--ignore-rule", "fused-sentence",
+    proc = _mtqa("check", str(KIM), "--reference", str(KIM_REF), "--model", "fake", "--ignore-rule", "fused-sentence",
                  "--ignore-rule", "addressee-leak", "--ignore-rule", "headline-damage", "--max-score", "1.0",
                  "--min-sentence-chrf", "70", "--min-chrf", "95", "--json", "gate.json", "--junit", "junit.xml",
                  cwd=tmp_path)

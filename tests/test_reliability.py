@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -11,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from mtqa.engine import score_articles
 from mtqa.io import decode_text, read_inputs
 from mtqa.report import article_to_dict
+from mtqa.run import score_articles
 from mtqa.types import Article, ReadError
 
 ENGLISH = ("Seoul talks end\nThe talks between the two delegations ended on Monday in Seoul. "
@@ -152,8 +153,10 @@ def _corpus(folder: Path) -> list[str]:
 def test_sigint_writes_finished_reports_and_summary_then_resume_completes(tmp_path):
     ids = _corpus(tmp_path / "in")
     out = tmp_path / "out"
-    cmd = [MTQA, "score", str(tmp_path / "in"), "--out", str(out), "--no-cache", "--chunk-articles", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cmd = [MTQA, "score", str(tmp_path / "in"), "--out", str(out), "--no-cache", "--chunk-articles", "1",
+           "--model", "fake"]
+    slow = {**os.environ, "MTQA_FAKE_SECONDS": "0.1"}  # the fake scorer, slowed so the signal lands mid-run
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=slow)
     deadline = time.monotonic() + 300
     while not list((out / "articles").glob("*.json")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -185,10 +188,10 @@ def test_sigint_writes_finished_reports_and_summary_then_resume_completes(tmp_pa
 def test_sigterm_is_caught_and_maps_to_exit_status_143():
     import os
 
-    from mtqa.cli import _Interrupt
+    from mtqa.run import Interrupt
 
     before = signal.getsignal(signal.SIGTERM)
-    with _Interrupt() as interrupt:
+    with Interrupt() as interrupt:
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(0.05)
         assert interrupt.signum == signal.SIGTERM and 128 + interrupt.signum == 143
@@ -220,5 +223,5 @@ def test_atomic_write_leaves_old_file_and_no_temp_when_interrupted(tmp_path, mon
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(KeyboardInterrupt):
-        report._write_atomic(target, '{"new": true}\n')
+        report.write_atomic(target, '{"new": true}\n')
     assert target.read_text(encoding="utf-8") == '{"old": true}\n' and os.listdir(tmp_path) == ["a.json"]

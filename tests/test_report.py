@@ -15,15 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mtqa import report
-from mtqa.report import (
-    SCHEMA,
-    article_to_dict,
-    safe_id,
-    summary_rows,
-    write_article,
-    write_reports,
-    write_summary,
-)
+from mtqa.report import SCHEMA, article_to_dict, files, safe_id, summary, summary_rows, write_article, write_reports
+from mtqa.report.display import HISTOGRAM_BINS
+from mtqa.report.summary import CorpusStats, write_summary_files
 from mtqa.types import ArticleFinding, ArticleResult, Finding, Segment
 
 CONTRACT_KEYS = [
@@ -167,7 +161,7 @@ def test_safe_id_stays_inside_and_is_unique(tmp_path: Path) -> None:
     for raw, stem in zip(NASTY_IDS, stems, strict=True):
         assert stem and stem not in (".", "..") and not stem.startswith(".")
         assert re.fullmatch(r"[A-Za-z0-9._-]+", stem), stem
-        assert len(stem) <= report.MAX_STEM + 4
+        assert len(stem) <= files.MAX_STEM + 4
         assert (out / "articles" / f"{stem}.html").resolve().is_relative_to(out.resolve())
         assert safe_id(raw) == safe_id(raw)  # deterministic
     assert safe_id("a/b") != safe_id("a_b") == "a_b"
@@ -188,7 +182,7 @@ def test_safe_id_stays_inside_and_is_unique(tmp_path: Path) -> None:
 def test_safe_id_property(raw: str) -> None:
     stem = safe_id(raw)
     assert re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]*", stem)
-    assert len(stem) <= report.MAX_STEM
+    assert len(stem) <= files.MAX_STEM
 
 
 def test_safe_id_taken_suffixes() -> None:
@@ -481,14 +475,14 @@ def test_summary_rows_and_files(tmp_path: Path) -> None:
     assert set(paths) == {"parquet", "csv", "html"}
 
     rows = summary_rows(results, stems)
-    assert [list(r) for r in rows] == [report.SUMMARY_COLUMNS] * 4
+    assert [list(r) for r in rows] == [summary.SUMMARY_COLUMNS] * 4
     assert rows[1]["top_finding"].startswith("caps: ")  # major beats minor
     assert rows[0]["top_finding"] == "" and rows[2]["score"] is None
     assert rows[1]["report"] == f"articles/{stems['bad-one']}.html"
     assert summary_rows(results)[0]["report"] == ""
 
     for df in (pd.read_parquet(paths["parquet"]), pd.read_csv(paths["csv"], keep_default_na=False)):
-        assert list(df.columns) == report.SUMMARY_COLUMNS
+        assert list(df.columns) == summary.SUMMARY_COLUMNS
         assert list(df["id"]) == [r.id for r in results]
         assert list(df["status"]) == ["ok", "ok", "error", "ok"]
         assert list(df["n_flagged"]) == [0, 2, 0, 2]
@@ -536,7 +530,7 @@ def test_index_histograms_rule_counts_and_controls(tmp_path: Path) -> None:
         svg = html[html.index(f'<svg id="{chart}"'):]
         svg = svg[:svg.index("</svg>")]
         bars = re.findall(r"<rect class=\"bar\"[^>]*><title>([\d.]+)–([\d.]+): (\d+) \w+</title>", svg)
-        assert len(bars) == report.HISTOGRAM_BINS
+        assert len(bars) == HISTOGRAM_BINS
         counts = {(float(lo), float(hi)): int(n) for lo, hi, n in bars}
         assert sum(counts.values()) == len(scores)
         for score in scores:
@@ -564,12 +558,17 @@ def test_index_script_is_the_only_one_allowed(tmp_path: Path) -> None:
     import base64
     import hashlib
 
-    html = report.render_index(summary_rows(_summary_results()), "sig")
+    html = summary.render_index(summary_rows(_summary_results()), "sig")
     scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
     assert len(scripts) == 1
     digest = base64.b64encode(hashlib.sha256(scripts[0].encode("utf-8")).digest()).decode()
     csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1)
     assert f"script-src 'sha256-{digest}'" in csp and "default-src 'none'" in csp
+
+
+def write_summary(results: list[ArticleResult], out: Path, stems: dict[str, str], signature: str) -> dict[str, Path]:
+    """The summary files of a list of results, written in one go (ReportWriter writes them as a run streams)."""
+    return write_summary_files(summary_rows(results, stems), CorpusStats.of(results), out, signature)
 
 
 def test_report_writer_streams_the_same_summary(tmp_path: Path) -> None:
@@ -583,6 +582,6 @@ def test_report_writer_streams_the_same_summary(tmp_path: Path) -> None:
     assert not any(isinstance(v, ArticleResult) or (isinstance(v, list) and v and isinstance(v[0], ArticleResult))
                    for v in vars(writer).values())
     assert writer.rows == summary_rows(results, writer.stems)
-    assert writer.stats.sentence_counts == report.CorpusStats.of(results).sentence_counts
+    assert writer.stats.sentence_counts == summary.CorpusStats.of(results).sentence_counts
     assert sum(writer.stats.sentence_counts) == 3 * 3  # three scored body sentences in each ok article
     assert stream["html"].read_text(encoding="utf-8") == batch["html"].read_text(encoding="utf-8")

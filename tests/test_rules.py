@@ -11,7 +11,7 @@ from mtqa.rules import SentenceContext
 from mtqa.types import Finding
 
 MISSION_FRAGMENT = (
-    'adding that "in order to safeguard Russia\'s sovereign rights and development The people of your '
+    "adding that \"in order to safeguard Russia's sovereign rights and development The people of your "
     "country express their full support and solidarity to the people of your country who are united in the "
     'sacred cause of defending the motherland"'
 )
@@ -94,7 +94,7 @@ def codes(text: str, **kw) -> set[str]:
 def test_registry_codes_are_unique_and_well_formed():
     all_rules = [*rules.SENTENCE_RULES, *rules.ARTICLE_RULES]
     codes_ = [r.code for r in all_rules]
-    assert len(codes_) == len(set(codes_)) == 16
+    assert len(codes_) == len(set(codes_)) == 18
     for r in all_rules:
         assert re.fullmatch(r"[a-z]+(-[a-z]+)*", r.code)
         assert r.severity in ("minor", "major")
@@ -102,11 +102,14 @@ def test_registry_codes_are_unique_and_well_formed():
         assert r.version
 
 
-def test_signature_names_every_rule_and_data_hash():
-    sig = rules.rules_signature()
-    assert sig.startswith("rules:fused-sentence@1,repeated-phrase@2,repetition-loop@1,")
-    assert "headline-damage@1" in sig
-    assert re.search(r"\|data:[0-9a-f]{8}$", sig)
+def test_signature_names_every_rule_data_hash_and_tagger(monkeypatch):
+    sig = rules.signature()
+    assert sig.startswith("rules:fused-sentence@2,repeated-phrase@3,repetition-loop@2,")
+    assert "missing-verb@1" in sig and "non-word@1" in sig and "headline-damage@1" in sig
+    assert re.search(r"\|data:[0-9a-f]{8}\|tagger:textblob-aptagger@0\.2\.0$", sig)
+    # a rule whose version changes changes the signature
+    monkeypatch.setattr(rules.NonWord, "version", "99")
+    assert rules.signature() != sig and "non-word@99" in rules.signature()
 
 
 def test_data_is_packaged():
@@ -134,8 +137,11 @@ def test_fluent_article_has_no_findings():
     )
     title = (0, text.index("\n"))
     body_start = title[1] + 1
-    sentences = [(m.start() + body_start, m.end() + body_start)
-                 for m in re.finditer(r"[^.\n]+?(?:\.(?:\u201d)?|$)", text[body_start:]) if m.group().strip()]
+    sentences = [
+        (m.start() + body_start, m.end() + body_start)
+        for m in re.finditer(r"[^.\n]+?(?:\.(?:\u201d)?|$)", text[body_start:])
+        if m.group().strip()
+    ]
     sentences = [(s + len(text[s:e]) - len(text[s:e].lstrip()), e) for s, e in sentences]
     assert run(text, spans=sentences) == []
     assert rules.apply_article_rules(text, title, sentences) == []
@@ -299,10 +305,20 @@ def test_lowercase_start_negative(text, start):
 
 
 def test_unbalanced_quotes_positive():
-    text = 'He said "the plan will fail and left the room.'
-    assert [f.start for f in run(text) if f.code == "unbalanced-quotes"] == [text.index('"')]
     text2 = "The minister said the plan would fail.\u201d"
     assert hits(text2, "unbalanced-quotes") == ["\u201d"]
+    # two quotations opened and none closed: the first opening mark is the orphan
+    text = "He called it \u201ca plan that will \u201cfail badly and left the room."
+    assert [f.start for f in run(text) if f.code == "unbalanced-quotes"] == [text.index("\u201c")]
+
+
+def test_unbalanced_quotes_leaves_a_quotation_open_at_the_paragraph_end():
+    # a quotation of several sentences whose closing mark is lost or sits in a later paragraph
+    text = "\u201cIt is like a hobby to me. People ask why I do it for free. I have time."
+    spans = [(m.start(), m.end()) for m in re.finditer(r"\S[^.]*\.", text)]
+    assert len(spans) == 3
+    assert codes(text, spans=spans, paragraph_of=[(0, len(text))] * 3) == set()
+    assert hits('He said "the plan will fail and left the room.', "unbalanced-quotes") == []
 
 
 def test_unbalanced_quotes_negative():
@@ -318,12 +334,12 @@ def test_unbalanced_quotes_negative():
     assert codes(text2, spans=spans2, paragraph_of=[(0, 26), (27, len(text2))]) == set()
 
 
-def test_quote_mask():
+def test_quote_flags_of_a_sentence_cover_its_quotation():
     text = 'He said "yes" twice.'
-    mask = rules.quote_mask(text, 0, len(text))
+    mask = rules.SentenceContext(text, 0, len(text)).quote_flags()
     inside = "".join(c for c, m in zip(text, mask, strict=True) if m)
     assert inside == '"yes"'
-    assert rules.quote_mask("\u201cA. B.\u201d C.", 0, 10) == [True] * 7 + [False] * 3
+    assert rules.SentenceContext("\u201cA. B.\u201d C.", 0, 10).quote_flags() == [True] * 7 + [False] * 3
 
 
 # ------------------------------------------------------------------------------ unbalanced-brackets
@@ -478,8 +494,12 @@ def _article(title: str, body: list[str]) -> tuple[str, tuple[int, int], list[tu
 def test_inconsistent_name_positive():
     text, title, spans = _article(
         "North Korea fires missile",
-        ["Kim Jong-un watched the launch.", "Officials said Kim Jong Un was pleased.",
-         "President Xi Jinping called for calm.", "Xi Jin-ping spoke by phone."],
+        [
+            "Kim Jong-un watched the launch.",
+            "Officials said Kim Jong Un was pleased.",
+            "President Xi Jinping called for calm.",
+            "Xi Jin-ping spoke by phone.",
+        ],
     )
     found = rules.apply_article_rules(text, title, spans)
     messages = [f.message for f in found if f.code == "inconsistent-name"]
@@ -513,8 +533,11 @@ def test_inconsistent_name_negative():
     # different people, and a demonym next to the country name, are not misspellings
     text, title, spans = _article(
         "Seoul summit",
-        ["Kim Jong Un is the son of Kim Jong Il.", "South Korean President Yoon spoke.",
-         "The South Korea President Yoon visit ended."],
+        [
+            "Kim Jong Un is the son of Kim Jong Il.",
+            "South Korean President Yoon spoke.",
+            "The South Korea President Yoon visit ended.",
+        ],
     )
     assert rules.apply_article_rules(text, title, spans) == []
 
@@ -562,20 +585,236 @@ def test_no_title_no_headline_finding():
 
 # ------------------------------------------------------------------------------------ repetition-loop
 def test_repetition_loop_fires_on_three_or_more_copies():
-    s = ("The two remaining products are the only one of the Chinese bank's financial products, the Chinese "
-         "bank's financial products, the Chinese bank's financial products, the Chinese bank's financial products.")
+    s = (
+        "The two remaining products are the only one of the Chinese bank's financial products, the Chinese "
+        "bank's financial products, the Chinese bank's financial products, the Chinese bank's financial products."
+    )
     spans = hits(s, "repetition-loop")
     assert len(spans) == 1 and "Chinese bank's financial products, the Chinese bank's" in spans[0]
     assert spans[0].endswith("financial products")
 
 
 def test_repetition_loop_ignores_two_copies_and_filler():
-    assert hits("The people of your country support the people of your country in the cause.",
-                "repetition-loop") == []
-    assert hits("Exports rose 3 percent of the total, 4 percent of the total in May and 5 percent of the total "
-                "in June.", "repetition-loop") == []
+    assert hits("The people of your country support the people of your country in the cause.", "repetition-loop") == []
+    assert (
+        hits(
+            "Exports rose 3 percent of the total, 4 percent of the total in May and 5 percent of the total in June.",
+            "repetition-loop",
+        )
+        == []
+    )
 
 
 def test_unbalanced_quotes_ignores_a_lone_quote_unit():
     assert hits("\u201d", "unbalanced-quotes") == []
     assert hits('"', "unbalanced-quotes") == []
+
+
+# ------------------------------------------------- shapes seen on scraped pages (issue 17): hand-made cases
+
+
+@pytest.mark.parametrize(
+    ("sentence", "span"),
+    [
+        ("The flood killed 1,200 The government declared a state of emergency.", "1,200 The"),
+        ("Two workers were hurt at the plant (Lyon) The police are investigating the cause.", ") The"),
+        ("Nine were missing and 40 were dead A total of 3,000 homes were damaged.", "dead A"),
+        (
+            "Hanoi opens new metro line The city's transport department said trains would run every ten minutes.",
+            "line The",
+        ),
+    ],
+)
+def test_fused_sentence_scraped_shapes(sentence, span):
+    assert hits(sentence, "fused-sentence") == [span]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Children with vitamin A deficiency were treated at the clinic.",
+        "Teams in Group A play their first matches on Friday.",
+        "The company sold its class A shares to a fund.",
+        "In 1969 The Beatles played their last concert on a rooftop.",
+        "Officials told The Guardian that 12 The Hague-based judges had signed.",  # 'The Hague': a name
+        "The vote was 7 to 2, with 12 abstentions.",
+    ],
+)
+def test_fused_sentence_scraped_shapes_near_miss(sentence):
+    assert hits(sentence, "fused-sentence") == []
+
+
+def test_glued_words_missing_space_after_a_full_stop():
+    assert hits("The market is booming in Busan.The problem is supply.", "glued-words") == ["Busan.The"]
+    assert hits('She called it a victory."She said more would come.', "glued-words") == ['victory."She']
+    assert hits("Is it time to buy now?Many analysts say no.", "glued-words") == ["now?Many"]
+    assert hits("Prices rose 4 percent in 2023.The index fell.", "glued-words") == ["2023.The"]
+    assert hits("The total was 12 (eight adults).,The rest were children.", "glued-words") == ["adults).,The"]
+    assert hits("June 3The governor resigned on Monday.", "glued-words") == ["3The"]
+    assert hits("The show aired on KBCNews at night.", "glued-words") == ["KBCNews"]
+    assert hits("The rally took place in St.Petersburg.", "glued-words") == ["St.Petersburg"]
+
+
+def test_glued_words_finding_stays_in_the_sentence_before_a_split_glue():
+    # the segmenter split 'Busan.The': the first sentence gets the finding, on its last word
+    text = "The market is booming in Busan.The problem is supply."
+    cut = text.index("The problem")
+    found = run(text, spans=[(0, cut), (cut, len(text))])
+    assert [(f.code, text[f.start : f.end]) for f in found if f.code == "glued-words"] == [("glued-words", "Busan.")]
+    assert all(f.end <= cut for f in found if f.code == "glued-words")
+    # and a word glued to the next sentence's first word
+    text = "The spokesman said on Monday thatReporters were not allowed in."
+    cut = text.index("Reporters")
+    assert hits(text, "glued-words", spans=[(0, cut), (cut, len(text))]) == ["that"]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The U.S. and the E.U. agreed, e.g. on tariffs, to meet again.",
+        "The news site ABC.RU and the agency TASS reported it first.",
+        "Details are at www.example.com and press@example.org today.",
+        "Growth slowed to 3.5 percent, and JPMorgan cut its forecast.",
+        "The web framework Vue.js was released in 2014.",
+        "He ended the call. The minister then left.",
+    ],
+)
+def test_glued_words_near_miss(sentence):
+    assert hits(sentence, "glued-words") == []
+
+
+def test_untranslated_leaves_bullets_and_non_english_lines_alone():
+    assert hits("\u30fbOpening hours are from 9 am to 5 pm on weekdays.", "untranslated") == []
+    assert hits("\u3007 People aged 65 and over can book from Monday.", "untranslated") == []
+    # a line that is mostly Japanese: a quoted source headline, not English with words left in it
+    assert (
+        hits(
+            "\u300c\u9996\u76f8\u306f\u6765\u9031\u30bd\u30a6\u30eb\u3092\u8a2a\u554f\u3059\u308b\u300d reports say",
+            "untranslated",
+        )
+        == []
+    )
+    # words left in English prose are still found, wherever they are
+    assert hits("The plan was approved by the \u4eba\u6c11\u4ee3\u8868\u5927\u4f1a on Monday.", "untranslated") == [
+        "\u4eba\u6c11\u4ee3\u8868\u5927\u4f1a"
+    ]
+
+
+def test_lowercase_start_explained_by_layout():
+    # a hard-wrapped paragraph: the line before does not end a sentence
+    text = "The court fined three men for dumping sludge in\nthe waters off the coast last week."
+    cut = text.index("the waters")
+    assert hits(text, "lowercase-start", spans=[(0, cut - 1), (cut, len(text))]) == []
+    # a sentence broken by a caption line between its halves: the text before the break does not end
+    text = "Gunmen attacked two army\n\nSoldiers at a checkpoint. Photo by staff\n\nposts near the border."
+    cut = text.index("posts")
+    assert hits(text, "lowercase-start", spans=[(cut, len(text))]) == []
+    # a list item after its colon and after a bullet
+    text = "Residents must:\nstay at home after 9 pm."
+    assert hits(text, "lowercase-start", spans=[(text.index("stay"), len(text))]) == []
+    text = "\u2022 free parking is available at the station."
+    assert hits(text, "lowercase-start") == []
+    # a wholly bracketed aside such as a credit
+    text = "The system went live in May. (system supplied by a local firm)"
+    assert hits(text, "lowercase-start", spans=[(0, 28), (29, len(text))]) == []
+
+
+def test_lowercase_start_still_fires_where_the_layout_does_not_explain_it():
+    text = "The heads of five regions resigned on May 10. information agency TASS reported it."
+    cut = text.index("information")
+    assert hits(text, "lowercase-start", spans=[(0, cut - 1), (cut, len(text))]) == ["information"]
+    # a paragraph that starts lowercase after a finished sentence
+    text = "The governor resigned.\nmeanwhile the council met on Friday."
+    cut = text.index("meanwhile")
+    assert hits(text, "lowercase-start", spans=[(0, cut - 1), (cut, len(text))]) == ["meanwhile"]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # a case-count list: the copies differ in the number before them
+        "New cases were found today: 2 cases in North District, 3 cases in South District and 1 case in "
+        "East District, 4 cases in West District.",
+        # an enumeration: the copies differ in the name after them
+        "Fighters of the Red Brigade, the armed wing of Party A, and of the Blue Brigade, the armed wing of "
+        "Party B, joined the clashes.",
+        # anaphora: each copy opens a clause
+        "The nation will continue to defend its freedom, to defend its borders and to defend its people.",
+        # a committee's name and the same words in lowercase
+        "The Provincial Committee for Flood Prevention and Control discussed flood prevention and control work.",
+        "The first car rolled off the assembly line in May 2019, and the millionth rolled off the assembly line "
+        "in 47 months.",
+    ],
+)
+def test_repetition_rules_leave_enumerations_and_rhetoric_alone(sentence):
+    assert codes(sentence) & {"repeated-phrase", "repetition-loop"} == set()
+
+
+def test_repetition_loop_ignores_a_list_with_a_shared_frame():
+    s = (
+        "Cases were reported in the city: 1 case in Jinshan District, 3 cases in Minhou County, 1 case in "
+        "Gulou District, 2 cases in Cangshan District, 1 case in Mawei District and 1 case in Lianjiang County."
+    )
+    assert hits(s, "repetition-loop") == []
+    s2 = "They praised the flood control work, the flood control work, the flood control work of the city."
+    assert hits(s2, "repetition-loop") == ["the flood control work, the flood control work"]
+
+
+def test_missing_verb_positive():
+    s = (
+        "As the world's largest maker of solar panels in the global supply chain, Chinese-made batteries and "
+        "German machine tools."
+    )
+    assert hits(s, "missing-verb") == [s]
+    s2 = "The smoke on the fire site monitors mobile laboratory of the Ministry of ecology of the region."
+    assert hits(s2, "missing-verb") == [s2]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Save half or even more on your energy bills?",  # a rhetorical subheading
+        "Xinhua News Agency, Beijing, February 11.",  # a dateline: mostly names
+        "Key findings: the class you are born into matters more than in other countries.",  # a label and a list
+        "1. Please obey the directions of the police at the scene.",  # a list item
+        "Build high-quality wireless networks in every district of the city.",  # an imperative
+        "It's like a hobby to me and to my friends.",  # a verb in a clitic
+        "Chinese-made batteries and German machine tools in the new factory",  # a caption: no final full stop
+        "The 300-km railway links Dali with the border town, passing through three counties.",  # tagger: NNS
+    ],
+)
+def test_missing_verb_near_miss(sentence):
+    assert hits(sentence, "missing-verb") == []
+
+
+def test_pos_tags_tag_clitics_and_imperatives():
+    tags = dict(rules.pos_tags("She's not going, and we can't stop her."))
+    assert tags["'s"] == "VBZ" and tags["ca"] == "MD" and tags["n't"] == "RB"
+    assert rules.pos_tags("Build more homes.")[0] == ("Build", "VB")
+
+
+def test_non_word_positive():
+    s = "Protesters sprayed zakryvayushchiy gas at the police officers, the ministry said."
+    assert hits(s, "non-word") == ["zakryvayushchiy"]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The segmenters and the microplastics were studied by the researchers.",  # derivation, compound
+        "The concept of \u201cnemawashi\u201d shapes business culture in Japan.",  # quoted on purpose
+        "Residents of Qabatiya and Gangnam spoke to reporters.",  # names are capitalised
+        "Prices were quoted in kwh and the pandemic was called covid by many.",
+        "The mayor visited qabatiya on Friday, two days after the raid on Qabatiya.",  # a name in lowercase
+    ],
+)
+def test_non_word_near_miss(sentence):
+    assert hits(sentence, "non-word") == []
+
+
+def test_addressee_leak_skips_a_salutation():
+    assert hits("Your Excellency:", "addressee-leak") == []
+    assert hits("Your Excellency, the talks went well and we thank your country.", "addressee-leak") == [
+        "Your Excellency",
+        "your country",
+    ]

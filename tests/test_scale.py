@@ -16,8 +16,8 @@ from rich.console import Console
 
 from mtqa.io import count_inputs, decode_text, read_inputs, read_table
 from mtqa.progress import RunProgress
-from mtqa.report import SEVERITY_RANK, ReportWriter
-from mtqa.types import Article, ReadError
+from mtqa.report import ReportWriter
+from mtqa.types import SEVERITY_RANK, Article, ReadError
 
 from .conftest import SAMPLES
 
@@ -183,7 +183,7 @@ MTQA = str(Path(sys.executable).parent / "mtqa")
 
 
 def test_worker_processes_share_this_model_cache_and_never_download(monkeypatch, tmp_path):
-    from mtqa.parallel import worker_env
+    from mtqa.engines import worker_env
 
     monkeypatch.setenv("MTQA_CACHE_DIR", str(tmp_path))
     env = worker_env()
@@ -192,15 +192,14 @@ def test_worker_processes_share_this_model_cache_and_never_download(monkeypatch,
 
 
 def test_engine_options_that_do_not_fit_together_are_usage_errors(tmp_path):
-    from mtqa.engine import Settings
-    from mtqa.parallel import open_engine
+    from mtqa.settings import ConfigError, Settings
 
-    for options, message in [({"engine": "spark"}, "engine must be one of local, dask"),
-                             ({"workers": 0}, "at least 1"),
+    for options, message in [({"engine": "spark"}, "'engine' must be 'local' or 'dask'"),
+                             ({"workers": 0}, "'workers' must be a whole number from 1 up"),
                              ({"scheduler": "tcp://127.0.0.1:9"}, "needs the dask engine"),
                              ({"engine": "dask", "scheduler": "tcp://127.0.0.1:9", "workers": 2}, "own workers")]:
-        with pytest.raises(ValueError, match=message):
-            open_engine(Settings(), **options)
+        with pytest.raises(ConfigError, match=message):
+            Settings().with_overrides(**options)
     out = tmp_path / "out"
     proc = subprocess.run([MTQA, "score", str(SAMPLES), "--out", str(out), "--scheduler", "tcp://127.0.0.1:9"],
                           capture_output=True, text=True, timeout=300)
@@ -208,11 +207,14 @@ def test_engine_options_that_do_not_fit_together_are_usage_errors(tmp_path):
     assert not out.exists()  # refused before anything was written
 
 
-def test_two_dask_workers_give_the_local_engine_reports(tmp_path, lm):
+def test_two_dask_workers_give_the_local_engine_reports(tmp_path):
     """`mtqa score --workers 2`: a LocalCluster of 2 single-threaded worker processes scores the samples and a
-    JSONL with a malformed line in chunks of 3; every JSON report equals the local engine's on the same chunks."""
-    from mtqa.engine import Pipeline, Settings, score_articles
+    JSONL with a malformed line in chunks of 3; every JSON report equals the local engine's on the same chunks.
+    (The fake scorer: this is about the engines' plumbing; the model's own batching is tested in test_lm.)"""
+    from mtqa.pipeline import Pipeline
     from mtqa.report import article_to_dict
+    from mtqa.run import score_articles
+    from mtqa.settings import Settings
 
     feed = tmp_path / "feed.jsonl"
     feed.write_text("\n".join([json.dumps({"id": "j1", "text": TEXT}), "{broken",
@@ -220,24 +222,25 @@ def test_two_dask_workers_give_the_local_engine_reports(tmp_path, lm):
                     encoding="utf-8")
     inputs = [SAMPLES, feed]
     out = tmp_path / "out"
-    proc = subprocess.run([MTQA, "score", *map(str, inputs), "--out", str(out), "--workers", "2", "--no-cache",
-                           "--chunk-articles", "3", "--log-every", "1"], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([MTQA, "score", *map(str, inputs), "--out", str(out), "--workers", "2", "--model", "fake",
+                           "--no-cache", "--chunk-articles", "3", "--log-every", "1"],
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 2, proc.stderr  # the malformed line
     assert f"error: {feed}:2: malformed JSON" in proc.stderr
     progress = [line for line in proc.stderr.splitlines() if line.startswith("mtqa: ") and "sentences/s" in line]
     assert len(progress) == 4 and progress[-1].startswith("mtqa: 11 articles, ")  # 4 chunks, no total for JSONL
 
-    local = score_articles(inputs, pipeline=Pipeline(Settings(chunk_articles=3), scorer=lm))
+    local = score_articles(inputs, pipeline=Pipeline(Settings(model="fake", chunk_articles=3, cache=False)))
     summary = pd.read_parquet(out / "summary.parquet")
     assert list(summary.id) == [r.id for r in local] and len(local) == 11  # input order, error row included
     for r, report in zip(local, summary.report, strict=True):
         d = json.loads((out / report).with_suffix(".json").read_text(encoding="utf-8"))
-        assert d == article_to_dict(r), r.id  # exact: the same chunks give the same LM batches, bit for bit
+        assert d == article_to_dict(r), r.id  # exact: the same chunks give the same results, bit for bit
     assert len(pq.read_table(out / "sentences.parquet")) == sum(r.n_sentences for r in local)
 
 
 def test_a_small_corpus_is_cut_so_that_every_worker_gets_chunks():
-    from mtqa.parallel import WINDOW_PER_THREAD, chunk_size
+    from mtqa.engines import WINDOW_PER_THREAD, chunk_size
 
     assert chunk_size(3, 40, 4) == 3  # --chunk-articles wins
     assert chunk_size(None, 40, 1) == chunk_size(None, None, 4) == 64  # one thread, or size unknown (JSONL)
@@ -248,7 +251,7 @@ def test_a_small_corpus_is_cut_so_that_every_worker_gets_chunks():
     assert -(-40 // chunk_size(None, 40, 2)) == WINDOW_PER_THREAD * 2  # and each gets a window's worth
 
 
-def test_a_worker_killed_mid_chunk_gives_error_rows_and_the_run_goes_on():
+def test_a_worker_killed_mid_chunk_gives_error_rows_and_the_run_goes_on(monkeypatch):
     """A worker process that dies while scoring (OOM killer, a lost machine) fails only its chunk: those
     articles become error rows naming the failure, the other chunks are scored, none is dropped.
     (Dask would retry the chunk elsewhere; allowed-failures 0 makes the failure reach mtqa at once.)"""
@@ -260,13 +263,14 @@ def test_a_worker_killed_mid_chunk_gives_error_rows_and_the_run_goes_on():
     import dask
     import distributed  # noqa: F401  (its config defaults must be in place before dask.config.set)
 
-    from mtqa.engine import Settings
-    from mtqa.parallel import DaskEngine
+    from mtqa.engines import DaskEngine
+    from mtqa.settings import Settings
 
     articles = [a for a in read_inputs([SAMPLES]) if isinstance(a, Article)]
     chunks = [(k, articles[k:k + 2]) for k in range(0, len(articles), 2)]
+    monkeypatch.setenv("MTQA_FAKE_SECONDS", "0.1")  # the workers inherit it: every chunk takes a second or more
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        engine = DaskEngine(Settings(), workers=2)  # no score cache: every chunk takes seconds to score
+        engine = DaskEngine(Settings(model="fake", workers=2, cache=False))
     pids = engine.client.run(os.getpid)  # worker address -> its process
     killed: list[str] = []
 
@@ -302,7 +306,8 @@ def test_run_json_says_what_copies_the_cache_and_resume_saved(tmp_path):
     cache = tmp_path / "cache"
 
     def run(out: Path, *extra: str) -> dict:
-        proc = subprocess.run([MTQA, "score", str(corpus), "--out", str(out), "--cache", str(cache), *extra],
+        proc = subprocess.run([MTQA, "score", str(corpus), "--out", str(out), "--cache", str(cache), "--model", "fake",
+                               *extra],
                               capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr
         return json.loads((out / "run.json").read_text(encoding="utf-8"))

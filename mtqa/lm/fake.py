@@ -3,13 +3,16 @@
 ``--model fake`` (or ``Settings(model="fake")``) gives every token a made-up log-probability derived from a
 hash of the token and the one before it: the same text always gets the same numbers, in any batch, worker or
 process, and no weights are loaded. The engine, report, gate and CLI tests run on it; the tests of the model
-and of detection use the real one.
+and of detection use the real one. ``MTQA_FAKE_SECONDS`` (seconds per sentence, read when it scores) makes it
+slow on purpose, for tests that must catch a worker mid-chunk.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import time
 
 import numpy as np
 
@@ -50,6 +53,7 @@ class FakeScorer(Scorer):
     ) -> list[TokenScores]:
         self.load()
         self.sentences_scored += len(sentences)
+        self._wait(len(sentences))
         return [
             self._unit(sentence, (contexts[k] or "") if contexts is not None and context_tokens > 0 else "")
             for k, sentence in enumerate(sentences)
@@ -58,6 +62,7 @@ class FakeScorer(Scorer):
     def score_documents(self, documents: list[Document]) -> list[list[TokenScores | None]]:
         """Each unit after all the text before it in its document (only the last word of it matters here)."""
         self.load()
+        self._wait(sum(sum(doc.is_wanted(i) for i in range(len(doc.units))) for doc in documents))
         out = []
         for doc in documents:
             before, scores = doc.context, []
@@ -67,6 +72,10 @@ class FakeScorer(Scorer):
                 before = f"{before}{doc.separator(i)}{unit}"
             out.append(scores)
         return out
+
+    @staticmethod
+    def _wait(n_sentences: int) -> None:
+        time.sleep(float(os.environ.get("MTQA_FAKE_SECONDS") or 0) * n_sentences)
 
     @staticmethod
     def _unit(sentence: str, context: str) -> TokenScores:

@@ -1,50 +1,32 @@
-"""The scoring pipeline: read -> segment -> rules -> language model -> calibrate -> verdict.
+"""The scoring pipeline: segment -> rules -> language -> language model -> calibrate -> policy -> verdict.
 
-Each step is a small function that does one thing and counts what it did in :class:`Stats`
-(the datatrove way), so a run can say how many articles, sentences and cache hits it saw.
-The language model is loaded once per :class:`Pipeline`, never per article, and body sentences
-from a chunk of articles are scored together so batches stay full; identical sentences (syndicated
-copies repeat a lot) are scored once.
+Each step is a small method that does one thing and counts what it did in :class:`Stats` (the datatrove way),
+so a run can say how many articles, sentences and cache hits it saw. Each stage owns its ``signature()``; the
+run signature is their join (:meth:`Pipeline.signature`), so whatever changes a score or a report changes it.
+The scorer is shared per process, never loaded per article, and body sentences from a chunk of articles are
+scored together so batches stay full; identical sentences (syndicated copies repeat a lot) are scored once.
+Executors (:mod:`mtqa.engines`) call :meth:`Pipeline.score_chunk`; this module never imports them.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from mtqa import langid, reference, rules
+from mtqa import codes, features, langid, policy, reference, rules, segment
 from mtqa.calibrate import Calibration, feature_vector, load_calibration
-from mtqa.features import FEATURES_VERSION, lm_features
-from mtqa.io import read_inputs
+from mtqa.features import lm_features
 from mtqa.lm import ScoreCache, Scorer, get_scorer
 from mtqa.segment import segment_article, split_sentences
-from mtqa.types import SEVERITY_RANK, Article, ArticleFinding, ArticleResult, Finding, ReadError, Segment
+from mtqa.settings import Settings, cache_folder
+from mtqa.text import squash
+from mtqa.types import Article, ArticleFinding, ArticleResult, Finding, ReadError, Segment
 
 CHUNK_ARTICLES = 64  # articles whose body sentences share LM batches, unless Settings.chunk_articles says otherwise
 MEMO_LIMIT = 200_000  # sentences whose features are kept in memory for reuse within a run
 ARTICLE_MEMO_LIMIT = 1_000  # analysed articles kept for their exact copies (least recently used go first)
-
-
-@dataclass
-class Settings:
-    """Everything that changes scores or verdicts; printed in every report's signature."""
-
-    model: str | None = None  # None: SmolLM2 (see mtqa.lm.resolve_model)
-    calibration: str | None = None  # None: the shipped data/calibration.json
-    flag_threshold: float = 0.5  # a sentence at or above this probability is flagged
-    flag_severity: str = "minor"  # a rule finding of at least this severity also flags its sentence
-    review_threshold: float = 0.5  # article score at or above this: "review"
-    fail_threshold: float = 0.8  # article score at or above this: "fail"
-    max_tokens: int = 256
-    batch_tokens: int = 1024
-    threads: int | None = None
-    backend: str = "torch"  # "onnx": the transformer body in ONNX Runtime (exported once; see mtqa.lm)
-    chunk_articles: int | None = None  # articles scored together (None: 64, fewer for a small corpus on a cluster)
-    cache: str | None = None  # folder of the persistent sentence score cache; None: no cache
-    context_tokens: int = 32  # condition each sentence on this many tokens of the one before (0: none)
 
 
 @dataclass
@@ -56,12 +38,6 @@ class Stats:
     def add(self, key: str, n: int = 1) -> None:
         self.counts[key] += n
 
-    def as_dict(self) -> dict[str, int]:
-        return dict(sorted(self.counts.items()))
-
-
-def _normalise(sentence: str) -> str:
-    return " ".join(sentence.split())
 
 
 class Pipeline:
@@ -77,7 +53,9 @@ class Pipeline:
         self.stats = Stats()
         self._memo: dict[tuple[str, str], dict] = {}  # (context, sentence) -> LM features
         self._articles: OrderedDict[tuple, ArticleResult] = OrderedDict()  # exact copies: see copy_step
-        self.cache = ScoreCache(os.path.join(s.cache, "scores.sqlite"), self.lm_signature) if s.cache else None
+        folder = cache_folder(s)
+        self.cache = ScoreCache(os.path.join(folder, "scores.sqlite"), self.lm_signature) if folder else None
+        self._signature: str | None = None
 
     @property
     def lm_signature(self) -> str:
@@ -92,17 +70,23 @@ class Pipeline:
 
     @property
     def signature(self) -> str:
-        s = self.settings
-        return (f"mtqa:{_version()}|{self.lm_signature}|features:{FEATURES_VERSION}|"
-                f"{rules.rules_signature()}|langid:{langid.LANGID_VERSION}|{reference.reference_signature()}|"
-                f"calibration:{self.calibration.version}|"
-                f"flag:{s.flag_threshold}/{s.flag_severity}|review:{s.review_threshold}|fail:{s.fail_threshold}")
+        """The run signature: every stage's own signature, joined. It names everything that changes a score,
+        a flag or a report, so reports and --resume can tell whether they are comparable."""
+        if self._signature is None:
+            from mtqa import report
+            from mtqa.version import __version__
+
+            self._signature = "|".join([
+                f"mtqa:{__version__}", segment.signature(), rules.signature(), langid.signature(),
+                self.lm_signature, features.signature(), self.calibration.signature, reference.signature(),
+                codes.signature(), policy.signature(self.settings), report.signature()])
+        return self._signature
 
     # -- steps -------------------------------------------------------------------------------
     def lm_step(self, sentences: list[str], contexts: list[str] | None = None) -> list[dict]:
         """LM features for each sentence (offsets relative to it), each conditioned on its context (the
         sentence before it in the article); each unique (context, sentence) pair is scored once."""
-        keys = [(_context_key(c, self.settings.context_tokens), _normalise(t))
+        keys = [(context_key(c, self.settings.context_tokens), squash(t))
                 for c, t in zip(contexts or [""] * len(sentences), sentences, strict=True)]
         todo = sorted(set(keys) - self._memo.keys())
         flat = {f"{c}\x1f{t}": (c, t) for c, t in todo}
@@ -172,21 +156,16 @@ class Pipeline:
                 keep.append(seg)
                 continue
             seg.findings = sorted([*seg.findings, f], key=lambda x: (x.start, x.end, x.code))
-            seg.flagged = self._has_flagging_finding(seg)
+            seg.flagged = policy.flags(seg, self.settings)
             self.stats.add("sentences_not_english")
             self.stats.add("sentences_flagged", int(seg.flagged))
         return [], keep
-
-    def _has_flagging_finding(self, seg: Segment) -> bool:
-        """A finding of at least ``flag_severity`` flags its sentence, whatever the LM says."""
-        floor = SEVERITY_RANK[self.settings.flag_severity]
-        return any(SEVERITY_RANK[x.severity] >= floor for x in seg.findings)
 
     def calibrate_step(self, segments: list[Segment], feats: list[dict]) -> None:
         for seg, f in zip(segments, feats, strict=True):
             seg.features = _shift(f, seg.start, seg.text)
             seg.score = round(self.calibration.predict(feature_vector(f, seg.findings)), 4)
-            seg.flagged = seg.score >= self.settings.flag_threshold or self._has_flagging_finding(seg)
+            seg.flagged = policy.flags(seg, self.settings)
             self.stats.add("sentences_flagged", int(seg.flagged))
 
     def reference_step(self, result: ArticleResult, text: str) -> None:
@@ -204,7 +183,7 @@ class Pipeline:
         for f in found.findings:  # each spans exactly one body sentence
             seg = by_start[f.start]
             seg.findings = sorted([*seg.findings, f], key=lambda x: (x.start, x.end, x.code))
-            if not seg.flagged and self._has_flagging_finding(seg):
+            if not seg.flagged and policy.flags(seg, self.settings):
                 seg.flagged = True
                 self.stats.add("sentences_flagged")
         result.article_findings = [*result.article_findings, *found.article_findings]
@@ -213,20 +192,10 @@ class Pipeline:
         self.stats.add("reference_omissions", sum(f.code == reference.OMISSION for f in found.article_findings))
 
     def verdict_step(self, result: ArticleResult) -> None:
-        """Article score = the worst sentence's probability. Verdict: ``fail`` for damage that must be fixed
-        before publication (a major finding anywhere, or a sentence at the fail threshold); ``review`` when
-        a sentence is flagged or the score reaches the review threshold; ``pass`` otherwise."""
-        s = self.settings
+        """Article score = the worst sentence's probability; the verdict is the policy's (mtqa.policy)."""
         scores = [seg.score for seg in result.segments if seg.kind == "body" and seg.score is not None]
         result.score = round(max(scores, default=0.0), 4)
-        major = any(f.severity == "major" for seg in result.segments for f in seg.findings) or any(
-            f.severity == "major" for f in result.article_findings)
-        if result.score >= s.fail_threshold or major:
-            result.verdict = "fail"
-        elif result.score >= s.review_threshold or result.n_flagged or result.article_findings:
-            result.verdict = "review"
-        else:
-            result.verdict = "pass"
+        result.verdict = policy.verdict(result, self.settings)
         self.stats.add(f"verdict_{result.verdict}")
 
     def copy_step(self, item: Article, original: ArticleResult) -> ArticleResult:
@@ -251,17 +220,12 @@ class Pipeline:
         if len(self._articles) > ARTICLE_MEMO_LIMIT:
             self._articles.popitem(last=False)
 
-    # -- driving -------------------------------------------------------------------------------
-    def run(self, items: Iterable[Article | ReadError]) -> Iterator[ArticleResult]:
-        """Score a stream of articles (and pass read errors through as error results), in input order."""
-        for chunk in chunked(items, self.settings.chunk_articles or CHUNK_ARTICLES):
-            yield from self.score_chunk(chunk)
-
+    # -- the one scoring function of every engine ------------------------------------------------
     def score_chunk(self, chunk: list[Article | ReadError]) -> list[ArticleResult]:
         """Score one chunk of articles together (their body sentences share LM batches), in input order.
 
-        The one scoring function of every engine: :meth:`run` calls it here, and a Dask worker calls it on
-        the chunks it is sent (see :mod:`mtqa.parallel`), so both engines give the same results."""
+        The one scoring function of every engine: the local engine calls it in this process, a Dask worker on
+        the chunks it is sent (see :mod:`mtqa.engines`), so both engines give the same results."""
         results: list[ArticleResult | None] = []
         # (result, body sentences to score, trusted reference to compare with: None for a foreign article)
         pending: list[tuple[ArticleResult, list[Segment], str | None]] = []
@@ -287,7 +251,7 @@ class Pipeline:
                                 signature=self.signature)
             try:
                 res.segments, paragraph_of, res.title = self.segment_step(item)
-                notes = [ArticleFinding(code, message, "minor") for code, message in item.notes]
+                notes = [codes.article_finding(code, message) for code, message in item.notes]
                 for code, _ in item.notes:
                     self.stats.add(f"input_notes_{code}")
                 found = self.rules_step(item.text, res.segments, paragraph_of)
@@ -331,18 +295,6 @@ def read_error_result(item: ReadError, signature: str) -> ArticleResult:
                          signature=signature)
 
 
-def chunked(items: Iterable, size: int) -> Iterator[list]:
-    """Consecutive lists of ``size`` items (the last may be shorter), read lazily."""
-    chunk: list = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _contexts(result: ArticleResult, body: list[Segment]) -> list[str]:
     """Each of ``body``'s context: the body sentence before it in the article, or the title for the first."""
     title = next((s.text for s in result.segments if s.kind == "title"), "")
@@ -351,12 +303,12 @@ def _contexts(result: ArticleResult, body: list[Segment]) -> list[str]:
     return [before[s.index] for s in body]
 
 
-def _context_key(context: str | None, context_tokens: int) -> str:
+def context_key(context: str | None, context_tokens: int) -> str:
     """The context as the LM will use it: whitespace-normalised and cut to its tail (at a space), so that
     contexts differing only far from the sentence share one cache entry."""
     if not context or context_tokens <= 0:
         return ""
-    text = _normalise(context)
+    text = squash(context)
     limit = 12 * context_tokens  # characters: comfortably more than context_tokens tokens of English
     if len(text) > limit:
         cut = text.find(" ", len(text) - limit)
@@ -366,7 +318,7 @@ def _context_key(context: str | None, context_tokens: int) -> str:
 
 def _shift(features: dict, offset: int, text: str) -> dict:
     """Map spans from the whitespace-normalised sentence the LM saw to article offsets."""
-    if _normalise(text) == text:  # the common case: the LM saw the sentence as it stands
+    if squash(text) == text:  # the common case: the LM saw the sentence as it stands
         index: Sequence[int] = range(len(text))
     else:
         index = [i for i, ch in enumerate(text) if not ch.isspace() or (i > 0 and not text[i - 1].isspace())]
@@ -393,55 +345,3 @@ def unit_findings(text: str) -> list[Finding]:
     spans = split_sentences(text, 0, len(text)) or [(0, len(text))]
     per_sentence = rules.apply_sentence_rules(text, spans, [(0, len(text))] * len(spans))
     return [f for found in per_sentence for f in found]
-
-
-def _version() -> str:
-    from mtqa import __version__
-
-    return __version__
-
-
-def score_articles(inputs: Iterable[str | os.PathLike] | Iterable[Article], settings: Settings | None = None,
-                   pipeline: Pipeline | None = None, *, engine: str = "local", scheduler: str | None = None,
-                   workers: int | None = None) -> list[ArticleResult]:
-    """Score files, folders or :class:`Article` objects and return one result per article.
-
-    ``engine="dask"`` scores chunks on a Dask cluster (``scheduler`` address, or a local cluster of ``workers``
-    processes); ``workers`` > 1 alone does the same on this machine. Results are identical to the local
-    engine's. For a corpus too big to hold its results, iterate :func:`iter_scores` instead.
-
-    >>> results = score_articles(["data/samples"])          # doctest: +SKIP
-    >>> [(r.id, r.verdict) for r in results]                 # doctest: +SKIP
-    """
-    return list(iter_scores(inputs, settings, pipeline, engine=engine, scheduler=scheduler, workers=workers))
-
-
-def iter_scores(inputs: Iterable[str | os.PathLike] | Iterable[Article], settings: Settings | None = None,
-                pipeline: Pipeline | None = None, *, engine: str = "local", scheduler: str | None = None,
-                workers: int | None = None) -> Iterator[ArticleResult]:
-    """:func:`score_articles` as a stream: inputs are read and scored chunk by chunk, results come in input
-    order, and nothing is kept once yielded, so memory stays bounded whatever the corpus size."""
-    from mtqa.parallel import chunk_size, open_engine
-
-    settings = pipeline.settings if pipeline else settings or Settings()
-    with open_engine(settings, engine=engine, scheduler=scheduler, workers=workers, pipeline=pipeline) as eng:
-        chunks = chunked(_article_stream(inputs), chunk_size(settings.chunk_articles, None, eng.threads))
-        for _, results in eng.map((None, chunk) for chunk in chunks):
-            yield from results
-
-
-def _article_stream(inputs: Iterable) -> Iterator[Article | ReadError]:
-    """``inputs`` as articles: Article objects pass through, anything else is read as paths."""
-    it = iter(inputs)
-    first = next(it, None)
-    if first is None:
-        return iter(())
-    rest = itertools.chain([first], it)
-    return rest if isinstance(first, Article | ReadError) else read_inputs(rest)
-
-
-def score_text(text: str, article_id: str = "text", title: str | None = None,
-               pipeline: Pipeline | None = None, reference: str | None = None) -> ArticleResult:
-    """Score one article given as a string (``reference``: a trusted English version to compare with)."""
-    return score_articles([Article(id=article_id, text=text, input="<text>", title=title, reference=reference)],
-                          pipeline=pipeline)[0]

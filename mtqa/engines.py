@@ -1,8 +1,10 @@
 """Where chunks of articles are scored: in this process (``local``) or on a Dask cluster (``dask``).
 
-Both engines call the same function on the same chunks, :meth:`mtqa.engine.Pipeline.score_chunk`, and hand
-results back in input order, so a caller (the CLI, :func:`mtqa.engine.iter_scores`) writes reports the same
-way whichever ran. The Dask engine is for more than one core's worth of work: ``--workers N`` starts a
+Both engines call the same function on the same chunks, :meth:`mtqa.pipeline.Pipeline.score_chunk`, and hand
+results back in input order, so the run loop (:mod:`mtqa.run`) writes reports the same way whichever ran.
+Executors import the pipeline, never the reverse (as datatrove's executors do).
+
+The Dask engine is for more than one core's worth of work: ``--workers N`` starts a
 :class:`distributed.LocalCluster` of N single-threaded worker processes on this machine, ``--scheduler
 ADDRESS`` uses a running cluster. Each worker process loads the model once and keeps one Pipeline per
 thread, so its in-run dedup and its score cache work across the chunks it is sent.
@@ -24,10 +26,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import TypeVar
 
-from mtqa.engine import CHUNK_ARTICLES, Pipeline, Settings, Stats, read_error_result
+from mtqa.lm import cache_dir
+from mtqa.pipeline import CHUNK_ARTICLES, Pipeline, Stats, read_error_result
+from mtqa.settings import Settings
 from mtqa.types import Article, ArticleResult, ReadError
 
-ENGINES = ("local", "dask")
 WINDOW_PER_THREAD = 2  # chunks in flight per worker thread: enough to keep workers busy, no more
 Chunk = list[Article | ReadError]
 K = TypeVar("K")
@@ -76,9 +79,10 @@ class DaskEngine:
     at once, with :class:`mtqa.lm.ModelLoadError`), and every worker must report the same signature.
     """
 
-    def __init__(self, settings: Settings, scheduler: str | None = None, workers: int | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         from distributed import Client, LocalCluster
 
+        scheduler, workers = settings.scheduler, settings.workers
         self.cluster = None
         self.stats = Stats()
         if scheduler:
@@ -172,29 +176,19 @@ def chunk_size(configured: int | None, total: int | None, threads: int) -> int:
     return max(1, min(CHUNK_ARTICLES, math.ceil(total / (WINDOW_PER_THREAD * threads))))
 
 
-def open_engine(settings: Settings, *, engine: str = "local", scheduler: str | None = None,
-                workers: int | None = None, pipeline: Pipeline | None = None) -> LocalEngine | DaskEngine:
-    """The engine for these options: Dask when ``engine="dask"`` or ``workers`` > 1, else this process.
+def open_engine(settings: Settings, pipeline: Pipeline | None = None) -> LocalEngine | DaskEngine:
+    """The engine ``settings`` ask for: Dask when ``engine="dask"`` or ``workers`` > 1, else this process
+    (with ``pipeline`` when given, so its in-run memory carries over).
 
-    Raises ValueError for options that do not fit together, EngineError when a cluster cannot be used, and
-    ModelLoadError when the model does not load (here or on a worker)."""
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
-    if workers is not None and workers < 1:
-        raise ValueError("workers must be at least 1")
-    if scheduler and engine != "dask":
-        raise ValueError("a scheduler address needs the dask engine (--engine dask)")
-    if scheduler and workers:
-        raise ValueError("workers sets the size of a local cluster; the cluster at a scheduler has its own workers")
-    if engine == "dask" or (workers or 1) > 1:
-        return DaskEngine(settings, scheduler=scheduler, workers=workers)
+    Raises EngineError when a cluster cannot be used and ModelLoadError when the model does not load (here or
+    on a worker); :class:`~mtqa.settings.Settings` has already refused options that do not fit together."""
+    if settings.engine == "dask" or (settings.workers or 1) > 1:
+        return DaskEngine(settings)
     return LocalEngine(pipeline or Pipeline(settings))
 
 
 def worker_env() -> dict[str, str]:
     """Environment of local worker processes: the same model cache as this process, and never a download."""
-    from mtqa.lm import cache_dir
-
     return {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
             "MTQA_CACHE_DIR": str(cache_dir())}
 
