@@ -19,6 +19,7 @@ from mtqa import codes, features, langid, policy, reference, rules, segment
 from mtqa.calibrate import Calibration, feature_vector, load_calibration
 from mtqa.features import lm_features
 from mtqa.lm import ScoreCache, Scorer, get_scorer
+from mtqa.lm.passages import PASSAGES_VERSION, passages, separators
 from mtqa.segment import segment_article, split_sentences
 from mtqa.settings import Settings, cache_folder
 from mtqa.text import squash
@@ -47,11 +48,10 @@ class Pipeline:
     def __init__(self, settings: Settings | None = None, *, scorer: Scorer | None = None) -> None:
         self.settings = settings or Settings()
         s = self.settings
-        self.scorer = scorer or get_scorer(s.model, max_tokens=s.max_tokens, batch_tokens=s.batch_tokens,
-                                           threads=s.threads, backend=s.backend)
+        self.scorer = scorer or get_scorer(s.model, **scorer_options(s))
         self._calibration: Calibration | None = None
         self.stats = Stats()
-        self._memo: dict[tuple[str, str], dict] = {}  # (context, sentence) -> LM features
+        self._memo: dict[object, dict] = {}  # a sentence's LM key (its text and what it is read after) -> features
         self._articles: OrderedDict[tuple, ArticleResult] = OrderedDict()  # exact copies: see copy_step
         folder = cache_folder(s)
         self.cache = ScoreCache(os.path.join(folder, "scores.sqlite"), self.lm_signature) if folder else None
@@ -59,8 +59,17 @@ class Pipeline:
 
     @property
     def lm_signature(self) -> str:
-        """What determines a sentence's LM scores: the model and scorer, and how much context it sees."""
-        return f"{self.scorer.signature}|context:{self.settings.context_tokens}"
+        """What determines a sentence's LM scores: the model and scorer, and what it is read after."""
+        s = self.settings
+        if s.context == "passage" and s.context_tokens > 0:
+            return f"{self.scorer.signature}|context:passage/{s.passage_units}@{PASSAGES_VERSION}"
+        return f"{self.scorer.signature}|context:{s.context_tokens}"
+
+    @property
+    def reads_passages(self) -> bool:
+        """Articles are read as passages (the default), not sentence by sentence."""
+        return self.settings.context == "passage" and self.settings.context_tokens > 0
+
     @property
     def calibration(self) -> Calibration:
         """Loaded on first use, so LM-only users (scripts/calibrate.py) need no calibration file."""
@@ -83,9 +92,32 @@ class Pipeline:
         return self._signature
 
     # -- steps -------------------------------------------------------------------------------
-    def lm_step(self, sentences: list[str], contexts: list[str] | None = None) -> list[dict]:
-        """LM features for each sentence (offsets relative to it), each conditioned on its context (the
-        sentence before it in the article); each unique (context, sentence) pair is scored once."""
+    def lm_step(self, sentences: list[str], contexts: list[str] | None = None,
+                documents: list[list[int]] | None = None) -> list[dict]:
+        """LM features for each sentence (offsets relative to it), each conditioned on its context.
+
+        Read as passages (the default): with ``documents`` (lists of indexes into ``sentences``, each one
+        article's units in order), every sentence is read in its article (:meth:`passage_step`); without, each
+        sentence after its ``contexts`` entry (the sentence before it), or alone. With ``context="previous"``,
+        each sentence after the tail of its context; each unique (context, sentence) pair is scored once."""
+        if self.reads_passages:
+            if documents is None:
+                documents = [[i] for i in range(len(sentences))]
+                before = [(contexts[i] or "") if contexts else "" for i in range(len(sentences))]
+            else:
+                before = [""] * len(documents)
+            articles, wanted = [], []
+            for doc, ctx in zip(documents, before, strict=True):
+                articles.append([*([ctx] if ctx else []), *(sentences[i] for i in doc)])
+                wanted.append([*([False] if ctx else []), *([True] * len(doc))])
+            out: list[dict | None] = [None] * len(sentences)
+            for doc, feats in zip(documents, self.passage_step(articles, wanted), strict=True):
+                for i, f in zip(doc, [f for f in feats if f is not None], strict=True):
+                    out[i] = f
+            missing = [i for i, f in enumerate(out) if f is None]
+            if missing:
+                raise ValueError(f"documents leave sentences {missing[:5]} out")
+            return out
         keys = [(context_key(c, self.settings.context_tokens), squash(t))
                 for c, t in zip(contexts or [""] * len(sentences), sentences, strict=True)]
         todo = sorted(set(keys) - self._memo.keys())
@@ -108,11 +140,57 @@ class Pipeline:
             self._memo[key] = lm_features(key[1], scores[key])
         return [self._memo[k] for k in keys]
 
-    def score_sentences(self, sentences: list[str], contexts: list[str] | None = None
-                        ) -> list[tuple[float, dict, list]]:
-        """(probability, features, findings) for standalone text units: what ``mtqa eval`` measures."""
+    def passage_step(self, articles: list[list[str]], wanted: list[list[bool]],
+                     titled: list[bool] | None = None) -> list[list[dict | None]]:
+        """LM features of the wanted units of each article (its title, when ``titled``, then its sentences):
+        each article is read in passages (:mod:`mtqa.lm.passages`), every unit conditioned on the text before it
+        in its passage. A unit's features are keyed by exactly what its scores depend on, so a passage that
+        recurs in a run (syndicated copies) is scored once, and the score cache serves any article that shares
+        it; None for units not wanted."""
+        every = self.settings.passage_units
+        plan = []  # (article, passage)
+        text_of: dict[str, str] = {}
+        for a, units in enumerate(articles):
+            units = [squash(u) for u in units]
+            seps = separators(len(units), bool(titled and titled[a]))
+            for p in passages(units, seps, every=every):
+                plan.append((a, p))
+                text_of.update((k, units[i]) for k, i in zip(p.keys, p.indexes, strict=True))
+        wanted_keys = [p.keys[j] for a, p in plan for j, i in enumerate(p.indexes) if wanted[a][i]]
+        todo = sorted(set(wanted_keys) - self._memo.keys())
+        found = self.cache.get_many(todo) if self.cache else {}
+        missing = set(todo) - found.keys()
+        batch = {}  # one document per distinct passage with a unit to score
+        for _, p in plan:
+            if p.keys not in batch and any(k in missing for k in p.keys):
+                batch[p.keys] = replace(p.document, wanted=tuple(k in missing for k in p.keys))
+        fresh = {}
+        if batch:
+            for keys, scores in zip(batch, self.scorer.score_documents(list(batch.values())), strict=True):
+                fresh.update((k, sc) for k, sc in zip(keys, scores, strict=True) if sc is not None)
+            if self.cache:
+                self.cache.put_many(fresh)
+        self.stats.add("sentences_lm_scored", len(fresh))
+        self.stats.add("sentences_cache_hits", len(found))
+        self.stats.add("sentences_reused", len(wanted_keys) - len(todo))
+        if len(self._memo) > MEMO_LIMIT:
+            self._memo.clear()
+        scores = {**found, **fresh}
+        for key in todo:
+            self._memo[key] = lm_features(text_of[key], scores[key])
+        out: list[list[dict | None]] = [[None] * len(units) for units in articles]
+        for a, p in plan:
+            for k, i in zip(p.keys, p.indexes, strict=True):
+                if wanted[a][i]:
+                    out[a][i] = self._memo[k]
+        return out
+
+    def score_sentences(self, sentences: list[str], contexts: list[str] | None = None,
+                        documents: list[list[int]] | None = None) -> list[tuple[float, dict, list]]:
+        """(probability, features, findings) for standalone text units: what ``mtqa eval`` measures.
+        ``documents`` groups them into articles (see :meth:`lm_step`)."""
         out = []
-        for text, f in zip(sentences, self.lm_step(sentences, contexts), strict=True):
+        for text, f in zip(sentences, self.lm_step(sentences, contexts, documents), strict=True):
             findings = unit_findings(text)
             out.append((self.calibration.predict(feature_vector(f, findings)), f, findings))
         return out
@@ -213,6 +291,20 @@ class Pipeline:
                        segments=[replace(s, findings=list(s.findings)) for s in original.segments],
                        article_findings=list(original.article_findings))
 
+    def _article_features(self, pending: list[tuple[ArticleResult, list[Segment], str | None]]) -> list[dict]:
+        """LM features of the sentences to score of each pending article, each read in its article."""
+        articles, wanted, titled = [], [], []
+        for res, segs, _ in pending:
+            units, has_title = _units(res)
+            chosen = {s.index for s in segs}
+            articles.append([u.text for u in units])
+            wanted.append([u.kind == "body" and u.index in chosen for u in units])
+            titled.append(has_title)
+        feats = self.passage_step(articles, wanted, titled)
+        by_index = [{u.index: f for u, f in zip(_units(res)[0], fs, strict=True) if f is not None}
+                    for (res, _, _), fs in zip(pending, feats, strict=True)]
+        return [by_index[a][seg.index] for a, (_, segs, _) in enumerate(pending) for seg in segs]
+
     def _remember(self, item: Article, result: ArticleResult) -> None:
         key = _article_key(item)
         self._articles[key] = result
@@ -264,8 +356,11 @@ class Pipeline:
             results.append(res)
             analysed.append((item, res))
         body = [seg for _, segs, _ in pending for seg in segs]
-        contexts = [ctx for res, segs, _ in pending for ctx in _contexts(res, segs)]
-        feats = self.lm_step([seg.text for seg in body], contexts)
+        if self.reads_passages:
+            feats = self._article_features(pending)
+        else:
+            contexts = [ctx for res, segs, _ in pending for ctx in _contexts(res, segs)]
+            feats = self.lm_step([seg.text for seg in body], contexts)
         self.calibrate_step(body, feats)
         for res, _, ref in pending:
             if ref:
@@ -282,6 +377,19 @@ class Pipeline:
         for item, res in analysed:
             self._remember(item, res)
         return results
+
+
+def scorer_options(settings: Settings) -> dict:
+    """The scorer's options in ``settings`` (the process-wide scorer is shared by equal options)."""
+    s = settings
+    return {"max_tokens": s.max_tokens, "batch_tokens": s.batch_tokens, "threads": s.threads, "backend": s.backend,
+            "precision": s.precision, "device": s.device}
+
+
+def _units(result: ArticleResult) -> tuple[list[Segment], bool]:
+    """What the language model reads of an article: its title (when it has one), then every body sentence."""
+    title = [s for s in result.segments if s.kind == "title"][:1]
+    return [*title, *(s for s in result.segments if s.kind == "body")], bool(title)
 
 
 def _article_key(item: Article) -> tuple:

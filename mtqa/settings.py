@@ -33,8 +33,13 @@ class Settings:
     model: str | None = None  # None: SmolLM2; a name from mtqa.lm.MODELS, a .gguf file or a transformers folder
     backend: str = "torch"  # "onnx": the transformer body in ONNX Runtime (exported once; see mtqa.lm)
     calibration: str | None = None  # None: the model's shipped calibration (data/calibration*.json)
-    context_tokens: int = 32  # condition each sentence on this many tokens of the one before (0: none)
-    max_tokens: int = 256  # the model's window, prefix included
+    context: str = "passage"  # "passage": read each article in content-defined passages (mtqa.lm.passages);
+    # "previous": each sentence alone after the last context_tokens tokens of the one before it
+    passage_units: int = 8  # units per passage on average (0: the whole article as one passage)
+    context_tokens: int = 32  # "previous": tokens of the sentence before (0, with either context: no context)
+    max_tokens: int = 512  # the model's window, start token included
+    precision: str = "fp32"  # the transformer body's precision: fp32, bf16 or fp16 (autocast; the head stays fp32)
+    device: str = "auto"  # cpu, cuda, or auto: the GPU when torch sees one
     # -- the flag policy (mtqa.policy; in the run signature)
     flag_threshold: float = 0.5  # a sentence at or above this probability is flagged
     flag_severity: str = "minor"  # a flagging finding of at least this severity flags its sentence
@@ -138,11 +143,24 @@ def _backend(v: Any) -> str:
     return _choice(*BACKENDS)(v)
 
 
+def _precision(v: Any) -> str:
+    from mtqa.lm import PRECISIONS
+
+    return _choice(*PRECISIONS)(v)
+
+
+def _device(v: Any) -> str:
+    from mtqa.lm import DEVICES
+
+    return _choice(*DEVICES)(v)
+
+
 _PROBABILITY = _number(0.0, 1.0, "a number from 0 to 1")
 _CHRF = _number(0.0, 100.0, "a chrF from 0 to 100")
 CHECKS: dict[str, Callable[[Any], Any]] = {
-    "model": _text, "backend": _backend, "calibration": _text, "context_tokens": _integer(0),
-    "max_tokens": _integer(16), "flag_threshold": _PROBABILITY, "flag_severity": _choice(*SEVERITIES),
+    "model": _text, "backend": _backend, "calibration": _text, "context": _choice("passage", "previous"),
+    "passage_units": _integer(0), "context_tokens": _integer(0), "max_tokens": _integer(16),
+    "precision": _precision, "device": _device, "flag_threshold": _PROBABILITY, "flag_severity": _choice(*SEVERITIES),
     "ignore_rules": _codes, "review_threshold": _PROBABILITY, "fail_threshold": _PROBABILITY,
     "fail_severity": _choice(*SEVERITIES), "fail_on": _choice("fail", "review"),
     "max_flagged_share": _PROBABILITY, "min_chrf": _CHRF, "min_sentence_chrf": _CHRF, "threads": _integer(1),

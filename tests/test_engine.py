@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from mtqa.lm import get_scorer
-from mtqa.pipeline import Pipeline
+from mtqa.pipeline import Pipeline, scorer_options
 from mtqa.report import article_to_dict
 from mtqa.run import score_text
+from mtqa.settings import Settings
 
 from .conftest import MISSION
 
@@ -83,8 +84,7 @@ def test_rare_names_do_not_sink_a_fluent_sentence(pipeline):
 
 def test_the_model_loads_once_per_process(pipeline):
     again = Pipeline()
-    assert again.scorer is pipeline.scorer is get_scorer(None, max_tokens=256, batch_tokens=1024, threads=None,
-                                                         backend="torch")
+    assert again.scorer is pipeline.scorer is get_scorer(None, **scorer_options(Settings()))
 
 
 def test_repeated_sentences_are_scored_once(pipeline):

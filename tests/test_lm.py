@@ -44,7 +44,7 @@ def test_token_offsets_cover_the_sentence(lm):
 
 
 def test_long_sentence_is_windowed_not_truncated(lm):
-    long = " ".join(FLUENT * 12)  # ~500 tokens, longer than the 256-token window
+    long = " ".join(FLUENT * 12)  # ~1,000 tokens, longer than the 512-token window
     scores = lm.score([long])[0]
     n = len(lm.tokenize([long])[0][0])
     assert n > lm.max_tokens and len(scores.logprob) == n
@@ -207,7 +207,7 @@ def test_windows_at_a_boundary_reread_the_previous_sentence(lm):
 
 
 def test_sentence_longer_than_a_window(lm):
-    long = " ".join(FLUENT * 8)  # ~330 tokens, longer than the 256-token window
+    long = " ".join(FLUENT * 8)  # ~670 tokens, longer than the 512-token window
     [scores] = lm.score_documents([Document((ARTICLE[1], long, ARTICLE[4]))])
     n = len(lm.tokenize([" " + long])[0][0])
     assert n > lm.max_tokens and len(scores[1].logprob) == n

@@ -47,7 +47,7 @@ def make_scorer(
     model: str | os.PathLike | None = None,
     *,
     backend: str = "torch",
-    max_tokens: int = 256,
+    max_tokens: int = 512,
     batch_tokens: int | None = None,
     threads: int | None = None,
     precision: str = "fp32",

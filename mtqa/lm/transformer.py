@@ -224,7 +224,7 @@ class BatchedScorer(Scorer):
         self,
         model: str | os.PathLike | None = None,
         *,
-        max_tokens: int = 256,
+        max_tokens: int = 512,
         batch_tokens: int | None = None,
         threads: int | None = None,
         precision: str = "fp32",
