@@ -35,6 +35,11 @@ ModelOpt = Annotated[str | None, typer.Option(
     "--model", help="smollm2 (default), gemma3-270m, a .gguf file or a local transformers folder.")]
 BackendOpt = Annotated[str | None, typer.Option(
     "--backend", help="torch (default) or onnx: the model body in ONNX Runtime, exported once (~2 min), faster.")]
+PrecisionOpt = Annotated[str | None, typer.Option(
+    "--precision", help="fp32 (default), bf16 or fp16: the model body's precision (torch backend; see "
+                        "docs/performance.md for what each does to speed and to the eval).")]
+DeviceOpt = Annotated[str | None, typer.Option(
+    "--device", help="auto (default: the GPU when torch sees one), cpu or cuda.")]
 CalibrationOpt = Annotated[Path | None, typer.Option(help="Calibration JSON (default: the model's shipped one).")]
 ThreadsOpt = Annotated[int | None, typer.Option(
     min=1, help="torch threads (default: all cores; with --workers, an equal share each).")]
@@ -156,6 +161,8 @@ def score(
     config: ConfigOpt = None,
     model: ModelOpt = None,
     backend: BackendOpt = None,
+    precision: PrecisionOpt = None,
+    device: DeviceOpt = None,
     calibration: CalibrationOpt = None,
     threads: ThreadsOpt = None,
     flag_threshold: FlagThresholdOpt = None,
@@ -184,7 +191,8 @@ def score(
 
     if fmt not in ("files", "json"):
         raise typer.BadParameter("--format must be 'files' or 'json'")
-    settings = _settings(config, no_cache, model=model, backend=backend, calibration=calibration, threads=threads,
+    settings = _settings(config, no_cache, model=model, backend=backend, precision=precision, device=device,
+                         calibration=calibration, threads=threads,
                          flag_threshold=flag_threshold, flag_severity=flag_severity,
                          review_threshold=review_threshold, fail_threshold=fail_threshold,
                          fail_severity=fail_severity, ignore_rules=ignore_rule, cache=cache, engine=engine,
@@ -241,6 +249,8 @@ def check(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the usual reports here.")] = None,
     model: ModelOpt = None,
     backend: BackendOpt = None,
+    precision: PrecisionOpt = None,
+    device: DeviceOpt = None,
     calibration: CalibrationOpt = None,
     threads: ThreadsOpt = None,
     cache: CacheOpt = None,
@@ -274,7 +284,8 @@ def check(
                          fail_on=fail_on, review_threshold=review_threshold, max_flagged_share=max_flagged_share,
                          ignore_rules=ignore_rule, flag_threshold=flag_threshold, flag_severity=flag_severity,
                          min_chrf=min_chrf, min_sentence_chrf=min_sentence_chrf, model=model, backend=backend,
-                         calibration=calibration, threads=threads, cache=cache, engine=engine, scheduler=scheduler,
+                         precision=precision, device=device, calibration=calibration, threads=threads, cache=cache,
+                         engine=engine, scheduler=scheduler,
                          workers=workers, chunk_articles=chunk_articles)
     try:
         known = load_baseline(baseline) if baseline else set()
@@ -319,6 +330,8 @@ def eval_(
     config: ConfigOpt = None,
     model: ModelOpt = None,
     backend: BackendOpt = None,
+    precision: PrecisionOpt = None,
+    device: DeviceOpt = None,
     calibration: CalibrationOpt = None,
     threads: ThreadsOpt = None,
     cache: CacheOpt = None,
@@ -333,7 +346,8 @@ def eval_(
     bench_dir = benchmarks or default_benchmark_dir()
     if bench_dir is None or not Path(bench_dir).is_dir():
         _fail("benchmark folder not found; pass --benchmarks DIR")
-    settings = _settings(config, no_cache, model=model, backend=backend, calibration=calibration, threads=threads,
+    settings = _settings(config, no_cache, model=model, backend=backend, precision=precision, device=device,
+                         calibration=calibration, threads=threads,
                          cache=cache)
     try:
         with _run_errors():

@@ -22,7 +22,7 @@ import numpy as np
 
 from mtqa import rules
 from mtqa.calibrate import FEATURES, Calibration, feature_vector
-from mtqa.evaluate import average_precision, default_benchmark_dir, load_mqm, mqm_contexts, roc_auc
+from mtqa.evaluate import average_precision, default_benchmark_dir, load_mqm, mqm_contexts, mqm_documents, roc_auc
 from mtqa.lm import DEFAULT_MODEL, cache_dir
 from mtqa.pipeline import Pipeline, unit_findings
 from mtqa.settings import Settings
@@ -32,7 +32,7 @@ def dev_features(pipe: Pipeline, bench: Path) -> tuple[list, list[dict]]:
     """(items, LM features) of the dev split; LM scores come from the persistent score cache."""
     items = load_mqm(bench, "dev")
     print(f"features of {len(items)} dev targets with {pipe.lm_signature} ...", file=sys.stderr)
-    return items, pipe.lm_step([it.target for it in items], mqm_contexts(items))
+    return items, pipe.lm_step([it.target for it in items], mqm_contexts(items), mqm_documents(items))
 
 
 def main() -> int:
