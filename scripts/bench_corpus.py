@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/bench_corpus.py [--sizes 100 1000 10000] [--stories 50] [--near-copy-share 0.3]
                                              [--engines local dask] [--workers 2] [--markdown FILE]
+                                             [--configs NAME:KEY=VALUE,... ...]
 
 The corpus is built from the bundled samples and written to a Parquet file: ``--stories`` distinct stories
 (the 8 samples, then variants of them with their paragraphs shuffled and their numbers changed), and the rest
@@ -13,6 +14,11 @@ cold run filled (into a new folder: every report is written again), then the war
 ``--resume`` into the warm run's folder (every report is reused). Start-up (for Dask the cluster and the
 model on every worker; locally nothing, as the model loads on first use) is timed apart; speed-ups compare
 start-up plus run.
+
+``--configs`` compares settings in one invocation (each with its own cache), e.g. the sentence-by-sentence
+reading of earlier versions against the default passages: ``previous:context=previous,max_tokens=256
+passage:``. The LM-scored column counts sentences the model scored in the cold run; the number in brackets,
+sentences served by an identical one scored earlier in the same run (syndicated copies).
 
 Prints a Markdown table (and writes it to ``--markdown``); the JSON of every run goes to stderr as it ends.
 """
@@ -102,7 +108,7 @@ def _child(config: dict) -> dict:
 
     settings = Settings(cache=config["cache"], threads=config.get("threads"),
                         chunk_articles=config.get("chunk_articles"), engine=config["engine"],
-                        workers=config.get("workers"))
+                        workers=config.get("workers")).with_overrides(**config.get("settings", {}))
     t0 = time.perf_counter()
     with open_engine(settings) as eng:
         startup = time.perf_counter() - t0
@@ -131,20 +137,34 @@ def rss_text(run: dict) -> str:
 
 
 def markdown(rows: list[tuple[dict, dict, dict]]) -> str:
-    head = ("| articles | engine | sentences | exact copies | unique (LM-scored cold) | start-up | cold | warm "
-            "(new folder) | warm speed-up | `--resume` (same folder) | `--resume` speed-up "
-            "| peak RSS cold (main + workers) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+    head = ("| articles | engine | settings | sentences | exact copies | LM-scored cold (reused in the run) | start-up "
+            "| cold | warm (new folder) | warm speed-up | `--resume` (same folder) | `--resume` speed-up "
+            "| peak RSS cold (main + workers) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     lines = []
     for cold, warm, resume in rows:
         engine = cold["engine"] + (f" ({cold['workers']} workers)" if cold["engine"] == "dask" else "")
         total = {r["run"]: r["startup_s"] + r["seconds"] for r in (cold, warm, resume)}
         lines.append(
-            f"| {cold['articles']:,} | {engine} | {cold['sentences']:,} | {cold['copies']:,} | {cold['lm_scored']:,} "
+            f"| {cold['articles']:,} | {engine} | {cold.get('name') or 'default'} | {cold['sentences']:,} "
+            f"| {cold['copies']:,} | {cold['lm_scored']:,} ({cold['repeats']:,}) "
             f"| {cold['startup_s']} s | {cold['seconds']} s ({cold['articles_per_s']} articles/s, "
             f"{cold['sentences_per_s']} sentences/s) | {warm['seconds']} s ({warm['articles_per_s']} articles/s) "
             f"| {total['cold'] / total['warm']:.1f}x | {resume['seconds']} s "
             f"| {total['cold'] / total['resume']:.1f}x | {rss_text(cold)} |")
     return head + "\n".join(lines) + "\n"
+
+
+def _config(text: str) -> tuple[str, dict]:
+    """``NAME:key=value,key=value`` as (name, settings overrides); values are read as JSON when they parse."""
+    name, _, rest = text.partition(":")
+    values = {}
+    for pair in filter(None, rest.split(",")):
+        key, _, raw = pair.partition("=")
+        try:
+            values[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key.strip()] = raw
+    return name, values
 
 
 def main() -> int:
@@ -155,6 +175,9 @@ def main() -> int:
     ap.add_argument("--engines", nargs="+", choices=["local", "dask"], default=["local", "dask"])
     ap.add_argument("--workers", type=int, default=2, help="Dask workers (a local cluster)")
     ap.add_argument("--markdown", type=Path, help="also write the table here")
+    ap.add_argument("--configs", nargs="+", default=["default:"], metavar="NAME:KEY=VALUE,...",
+                    help="settings to compare in one invocation, each with its own cache, e.g. "
+                         "'previous:context=previous,max_tokens=256' 'passage:' (default: the defaults)")
     ap.add_argument("--run", help=argparse.SUPPRESS)  # internal: one configuration, as JSON
     args = ap.parse_args()
     if args.run:
@@ -165,13 +188,15 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="mtqa-bench-") as tmp:
             path = write_corpus(Path(tmp) / "corpus.parquet", corpus(n, args.stories, args.near_copy_share))
             for engine in args.engines:
-                base = {"corpus": str(path), "engine": engine, "cache": f"{tmp}/cache-{engine}",
-                        "workers": args.workers if engine == "dask" else None}
-                runs = []
-                for temp, out in (("cold", "cold"), ("warm", "warm"), ("resume", "warm")):
-                    runs.append(run_config({**base, "out": f"{tmp}/out-{engine}-{out}", "run": temp}))
-                    print(json.dumps(runs[-1]), file=sys.stderr)
-                rows.append(tuple(runs))
+                for name, values in map(_config, args.configs):
+                    tag = f"{engine}-{name}"
+                    base = {"corpus": str(path), "engine": engine, "cache": f"{tmp}/cache-{tag}", "name": name,
+                            "settings": values, "workers": args.workers if engine == "dask" else None}
+                    runs = []
+                    for temp, out in (("cold", "cold"), ("warm", "warm"), ("resume", "warm")):
+                        runs.append(run_config({**base, "out": f"{tmp}/out-{tag}-{out}", "run": temp}))
+                        print(json.dumps(runs[-1]), file=sys.stderr)
+                    rows.append(tuple(runs))
     table = markdown(rows)
     print(table)
     if args.markdown:

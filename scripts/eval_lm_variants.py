@@ -112,6 +112,25 @@ def fit_calibration(feats: list[list[float]], labels: list[bool]):
     )
 
 
+def auc_difference(labels, groups, a, b, n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """ROC-AUC(b) - ROC-AUC(a) and its 95% interval, resampling whole documents (segments of one article are
+    not independent): is a difference between two variants more than noise?"""
+    from mtqa.evaluate import roc_auc
+
+    y, a, b = np.asarray(labels), np.asarray(a), np.asarray(b)
+    docs = sorted(set(groups))
+    rows = {d: np.flatnonzero(np.asarray(groups) == d) for d in docs}
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(n):
+        idx = np.concatenate([rows[d] for d in rng.choice(docs, size=len(docs))])
+        if y[idx].all() or not y[idx].any():
+            continue
+        diffs.append(roc_auc(y[idx], b[idx]) - roc_auc(y[idx], a[idx]))
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    return round(roc_auc(y, b) - roc_auc(y, a), 4), round(float(lo), 4), round(float(hi), 4)
+
+
 def headline(result: dict) -> dict:
     row = result["table"]["mtqa (calibrated)"]
     return {
@@ -155,6 +174,7 @@ def main() -> int:
     items = {split: load_mqm(bench, split) for split in {"dev", *args.splits}}
     findings = {split: [unit_findings(it.target) for it in its] for split, its in items.items()}
     rows = []
+    probs: dict[tuple, list[float]] = {}  # (backend, precision, variant, calibration, split) -> probabilities
     for backend in args.backend:
         for precision in args.precision:
             scorer = make_scorer(
@@ -187,6 +207,10 @@ def main() -> int:
                         for split, its in items.items()
                     }
                     pipe = Units(f"{scorer.signature}|{variant}|calibration:{cal_name}", units)
+                    for split, its in items.items():
+                        probs[(backend, precision, variant, cal_name, split)] = [
+                            p for p, _, _ in units[tuple(it.target for it in its)]
+                        ]
                     for split in args.splits:
                         result = eval_mqm(pipe, bench, split)
                         rows.append(
@@ -221,6 +245,23 @@ def main() -> int:
             + " | ".join("-" if r[c] is None else f"{r[c]:.4f}" for c in cols)
             + " |"
         )
+    keys = list(probs)
+    if len(keys) > 2:
+        print(
+            "\nPaired difference of calibrated ROC-AUC from the first configuration (95% interval, documents "
+            "resampled):\n"
+        )
+        for split in args.splits:
+            y = [it.garbled for it in items[split]]
+            groups = [it.doc_id for it in items[split]]
+            for cal_name in ("shipped", "refit"):
+                ks = [k for k in keys if k[3] == cal_name and k[4] == split]
+                for k in ks[1:]:
+                    d, lo, hi = auc_difference(y, groups, probs[ks[0]], probs[k])
+                    print(
+                        f"- {split}, {cal_name}: {'/'.join(k[:3])} minus {'/'.join(ks[0][:3])}: {d:+.4f} "
+                        f"[{lo:+.4f}, {hi:+.4f}]"
+                    )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     return 0
