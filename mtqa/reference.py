@@ -17,14 +17,15 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
-
-from sacrebleu.metrics import BLEU, CHRF, TER
+from typing import TYPE_CHECKING, Any
 
 from mtqa import codes, datafiles, langid
 from mtqa.segment import segment_article
 from mtqa.text import truncate
 from mtqa.types import Article, ArticleFinding, Finding, Segment
+
+if TYPE_CHECKING:  # sacrebleu (with tabulate and portalocker) is imported when a reference is compared
+    from sacrebleu.metrics import BLEU, CHRF, TER
 
 REFERENCE_VERSION = 1
 ADDITION = "reference-addition"
@@ -85,6 +86,8 @@ class Metrics:
 
 @lru_cache(maxsize=1)
 def metrics() -> Metrics:
+    from sacrebleu.metrics import BLEU, CHRF, TER
+
     return Metrics(BLEU(), CHRF(), CHRF(word_order=2), TER(), CHRF(beta=settings().beta))
 
 
