@@ -326,3 +326,47 @@ def test_loading_draws_no_progress_bar(capfd, tmp_path):
     fresh = TransformerScorer()
     fresh.load()
     assert "Loading weights" not in capfd.readouterr().err
+
+
+def test_onnx_scorer_reads_documents_like_torch_without_importing_torch(lm):
+    """Once exported, the ONNX body and the numpy head need neither torch nor transformers: a CI gate starts
+    without their imports. Its document scores match torch's within 1e-3."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from mtqa.lm import Document, make_scorer; s = make_scorer(backend='onnx'); "
+        f"[d] = s.score_documents([Document({ARTICLE!r})]); "
+        "import json; print(json.dumps([[float(x) for x in u.logprob] for u in d])); "
+        "print('torch' in sys.modules, 'transformers' in sys.modules)"
+    )
+    make_scorer(backend="onnx").load()  # exports once into the model cache when it is not there yet
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[-1] == "False False"
+    import json
+
+    [ref] = lm.score_documents([Document(ARTICLE)])
+    for got, want in zip(json.loads(out[-2]), ref, strict=True):
+        assert np.abs(np.array(got) - want.logprob).max() < 1e-3
+
+
+def test_a_near_copy_rescores_only_the_passages_its_edit_touches():
+    from mtqa.pipeline import Pipeline
+    from mtqa.settings import Settings
+
+    fake = make_scorer("fake")
+    pipe = Pipeline(Settings(cache=False, passage_units=4), scorer=fake)
+    units = [f"Sentence number {k} of the story says something new." for k in range(30)]
+    first = pipe.passage_step([units], [[True] * 30])[0]
+    assert fake.sentences_scored == 30
+    parts = passages(units, every=4)
+    p = next(k for k, part in enumerate(parts) if k and len(part.indexes) >= 3)  # a passage of 3 or more
+    k = parts[p].indexes[1]
+    edited = [*units[:k], units[k].replace("new", "else"), *units[k + 1 :]]
+    assert not is_anchor(edited[k], 4)
+    again = pipe.passage_step([edited], [[True] * 30])[0]
+    touched = set(range(k, parts[p].indexes[-1] + 1))  # the edit and the rest of its passage, nothing else
+    assert fake.sentences_scored == 30 + len(touched)
+    assert all(a == b for i, (a, b) in enumerate(zip(first, again, strict=True)) if i not in touched)
+    assert first[k] != again[k]
+    assert pipe.stats.counts["sentences_reused"] == 30 - len(touched)
