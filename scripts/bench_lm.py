@@ -84,13 +84,18 @@ def plain_forward(lm, articles: list[list[str]], max_tokens: int, batch_tokens: 
             for row, s in enumerate(seqs[start:end]):
                 ids[row, : len(s)] = torch.tensor(s)
                 attn[row, : len(s)] = 1
-            lm.model(input_ids=ids, attention_mask=attn).logits  # noqa: B018 - the work being timed
+            lm.model(input_ids=ids.to(lm.device), attention_mask=attn.to(lm.device)).logits  # noqa: B018 - timed
             start = end
 
 
 def timed(fn) -> tuple[float, object]:
+    import torch
+
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    sync()
     t0 = time.perf_counter()
     out = fn()
+    sync()  # GPU work is asynchronous: wait for it before reading the clock
     return time.perf_counter() - t0, out
 
 

@@ -609,8 +609,8 @@ def logprob_reference(lm: TransformerScorer, sentence: str) -> np.ndarray:
     import torch
 
     ids = lm.tokenize([sentence])[0][0]
-    x = torch.tensor([[lm.prefix_id, *ids]])
+    x = torch.tensor([[lm.prefix_id, *ids]], device=lm.device)
     with torch.inference_mode():
         logits = lm.model(input_ids=x).logits[0, :-1].float()
         out = torch.log_softmax(logits, -1).gather(1, x[0, 1:, None]).squeeze(1)
-    return out.numpy()
+    return out.cpu().numpy()
