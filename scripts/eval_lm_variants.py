@@ -89,7 +89,7 @@ class Units:
         self.signature = signature
         self.by_texts = by_texts
 
-    def score_sentences(self, texts, contexts=None):
+    def score_sentences(self, texts, contexts=None, documents=None):
         return self.by_texts[tuple(texts)]
 
 
