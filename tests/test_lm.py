@@ -370,3 +370,18 @@ def test_a_near_copy_rescores_only_the_passages_its_edit_touches():
     assert all(a == b for i, (a, b) in enumerate(zip(first, again, strict=True)) if i not in touched)
     assert first[k] != again[k]
     assert pipe.stats.counts["sentences_reused"] == 30 - len(touched)
+
+
+def test_precision_device_and_context_are_checked_settings(tmp_path):
+    from mtqa.pipeline import Pipeline
+    from mtqa.settings import ConfigError, load_settings
+
+    (tmp_path / "mtqa.toml").write_text('precision = "bf16"\ndevice = "cpu"\ncontext = "previous"\n')
+    s = load_settings(tmp_path)
+    assert (s.precision, s.device, s.context) == ("bf16", "cpu", "previous")
+    pipe = Pipeline(s.with_overrides(model="fake", cache=False))
+    assert pipe.lm_signature.endswith("|context:32") and not pipe.reads_passages
+    assert "|context:passage/8@" in Pipeline(load_settings(tmp_path, overrides={"context": "passage"})).lm_signature
+    for key, bad in (("precision", "int8"), ("device", "tpu"), ("context", "sentence")):
+        with pytest.raises(ConfigError, match=key):
+            load_settings(tmp_path, overrides={key: bad})
