@@ -63,7 +63,7 @@ def main() -> int:
     cal.meta = {
         "fitted_on": "mqm_zhen_wmt23/dev.jsonl (garbled = README ground truth)",
         "n": len(y), "n_garbled": int(y.sum()), "C": args.C,
-        "lm": pipe.lm_signature, "rules": rules.rules_signature(),
+        "lm": pipe.lm_signature, "rules": rules.signature(),
         "dev_roc_auc": round(roc_auc(y, probs), 4), "dev_average_precision": round(average_precision(y, probs), 4),
         "command": "python scripts/calibrate.py" + (f" --model {args.model}" if args.model else ""),
         "date": datetime.date.today().isoformat(),
