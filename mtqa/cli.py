@@ -36,8 +36,8 @@ ModelOpt = Annotated[str | None, typer.Option(
 BackendOpt = Annotated[str | None, typer.Option(
     "--backend", help="torch (default) or onnx: the model body in ONNX Runtime, exported once (~2 min), faster.")]
 PrecisionOpt = Annotated[str | None, typer.Option(
-    "--precision", help="fp32 (default), bf16 or fp16: the model body's precision (torch backend; see "
-                        "docs/performance.md for what each does to speed and to the eval).")]
+    "--precision", help="auto (default: bf16 where the CPU computes it natively, else fp32), fp32, bf16 or fp16: "
+                        "the model body's precision (docs/performance.md: speed and eval of each).")]
 DeviceOpt = Annotated[str | None, typer.Option(
     "--device", help="auto (default: the GPU when torch sees one), cpu or cuda.")]
 CalibrationOpt = Annotated[Path | None, typer.Option(help="Calibration JSON (default: the model's shipped one).")]

@@ -38,7 +38,8 @@ class Settings:
     passage_units: int = 8  # units per passage on average (0: the whole article as one passage)
     context_tokens: int = 32  # "previous": tokens of the sentence before (0, with either context: no context)
     max_tokens: int = 512  # the model's window, start token included
-    precision: str = "fp32"  # the transformer body's precision: fp32, bf16 or fp16 (autocast; the head stays fp32)
+    precision: str = "auto"  # the transformer body's: fp32, bf16, fp16 (autocast; the head stays fp32), or auto:
+    # bf16 on a CPU that computes it natively (it passed the eval rule), else fp32 (mtqa.lm.transformer)
     device: str = "auto"  # cpu, cuda, or auto: the GPU when torch sees one
     # -- the flag policy (mtqa.policy; in the run signature)
     flag_threshold: float = 0.5  # a sentence at or above this probability is flagged

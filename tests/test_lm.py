@@ -8,7 +8,7 @@ import pytest
 from mtqa.features import lm_features
 from mtqa.lm import Document, ModelLoadError, cache_dir, make_scorer, resolve_model
 from mtqa.lm.passages import is_anchor, passages, separators
-from mtqa.lm.transformer import TransformerScorer, logprob_reference, resolve_device
+from mtqa.lm.transformer import TransformerScorer, logprob_reference, resolve_device, resolve_precision
 from mtqa.lm.windows import context_bounds, layout
 
 FLUENT = [
@@ -20,7 +20,25 @@ FLUENT = [
 ]
 
 
-def test_batched_scores_match_plain_full_softmax(lm):
+def sharing(lm, **options) -> TransformerScorer:
+    """A scorer with other options on the already loaded weights (autocast and windows change how the body
+    runs, not the weights), so a test needs no second load."""
+    other = TransformerScorer(device="cpu", **options)
+    other._model, other._tokenizer = lm.model, lm.tokenizer
+    other.prefix_id = other.pad_id = lm.prefix_id
+    other._softcap, other._ready = None, True
+    return other
+
+
+@pytest.fixture(scope="module")
+def exact(lm):
+    """The default model in fp32, for the tests of exactness (the default precision is bf16 on CPUs that compute
+    it natively, which moves log-probs by up to ~0.3 nats: tested apart)."""
+    return sharing(lm, precision="fp32", max_tokens=lm.max_tokens)
+
+
+def test_batched_scores_match_plain_full_softmax(exact):
+    lm = exact
     batched = lm.score(FLUENT)
     for sentence, got in zip(FLUENT, batched, strict=True):
         ref = logprob_reference(lm, sentence)
@@ -29,7 +47,8 @@ def test_batched_scores_match_plain_full_softmax(lm):
         assert np.all(got.entropy >= 0)
 
 
-def test_batch_and_single_sentence_agree(lm):
+def test_batch_and_single_sentence_agree(exact):
+    lm = exact
     together = lm.score(FLUENT)
     for sentence, t in zip(FLUENT, together, strict=True):
         alone = lm.score([sentence])[0]
@@ -43,7 +62,8 @@ def test_token_offsets_cover_the_sentence(lm):
     assert "".join(s[a:b] for a, b in scores.offsets) == s
 
 
-def test_long_sentence_is_windowed_not_truncated(lm):
+def test_long_sentence_is_windowed_not_truncated(exact):
+    lm = exact
     long = " ".join(FLUENT * 12)  # ~1,000 tokens, longer than the 512-token window
     scores = lm.score([long])[0]
     n = len(lm.tokenize([long])[0][0])
@@ -101,7 +121,8 @@ def test_dequantised_model_is_cached(lm):
     assert (cached / "model.safetensors").is_file() and (cached / "tokenizer.json").is_file()
 
 
-def test_onnx_backend_matches_torch_and_locates_the_same_break(lm):
+def test_onnx_backend_matches_torch_and_locates_the_same_break(exact):
+    lm = exact
     """The exported ONNX body (exported once into the cache) must give torch's log-probs within 1e-3."""
     onnx = make_scorer(backend="onnx")
     assert onnx.signature != lm.signature and "backend:onnx" in onnx.signature  # cached scores stay apart
@@ -145,7 +166,8 @@ def plain_logprobs(lm, ids: list[int]) -> np.ndarray:
         return torch.log_softmax(logits, -1).gather(1, x[0, 1:, None]).squeeze(1).numpy()
 
 
-def test_article_as_one_sequence_matches_a_plain_pass_over_its_text(lm):
+def test_article_as_one_sequence_matches_a_plain_pass_over_its_text(exact):
+    lm = exact
     seps = separators(len(ARTICLE), title=True)  # a newline after the title, spaces between sentences
     [scores] = lm.score_documents([Document(ARTICLE, tuple(seps))])
     text = ARTICLE[0] + "\n" + " ".join(ARTICLE[1:])
@@ -159,7 +181,8 @@ def test_article_as_one_sequence_matches_a_plain_pass_over_its_text(lm):
         assert np.all(s.entropy >= 0)
 
 
-def test_sentence_in_its_article_equals_it_after_the_same_preceding_text(lm):
+def test_sentence_in_its_article_equals_it_after_the_same_preceding_text(exact):
+    lm = exact
     [inside] = lm.score_documents([Document(ARTICLE[1:5])])
     before = " ".join(ARTICLE[1:4])
     [[after]] = lm.score_documents([Document((ARTICLE[4],), (" ",), context=before)])
@@ -170,7 +193,8 @@ def test_sentence_in_its_article_equals_it_after_the_same_preceding_text(lm):
     assert np.abs(alone.logprob[1:] - after.logprob[1:]).max() > 1e-3
 
 
-def test_wanted_units_do_not_change_the_numbers(lm):
+def test_wanted_units_do_not_change_the_numbers(exact):
+    lm = exact
     [all_units] = lm.score_documents([Document(ARTICLE)])
     [some] = lm.score_documents([Document(ARTICLE, wanted=(False, False, True, False, False, True))])
     assert [s is None for s in some] == [True, True, False, True, True, False]
@@ -179,10 +203,7 @@ def test_wanted_units_do_not_change_the_numbers(lm):
 
 
 def test_windows_at_a_boundary_reread_the_previous_sentence(lm):
-    small = TransformerScorer(max_tokens=64)  # ARTICLE is ~110 tokens: several windows
-    small._model, small._tokenizer = lm.model, lm.tokenizer  # same weights, no second load
-    small.prefix_id = small.pad_id = lm.prefix_id
-    small._softcap, small._ready = None, True
+    small = sharing(lm, precision="fp32", max_tokens=64)  # ARTICLE is ~110 tokens: several windows
     [scores] = small.score_documents([Document(ARTICLE)])
     # rebuild the stream and its windows, and check every unit against a plain pass over its window
     stream, bounds = [], [0]
@@ -206,7 +227,8 @@ def test_windows_at_a_boundary_reread_the_previous_sentence(lm):
         assert w.start <= bounds[k - 1] or w.first - w.start == context_bounds(64)[1]
 
 
-def test_sentence_longer_than_a_window(lm):
+def test_sentence_longer_than_a_window(exact):
+    lm = exact
     long = " ".join(FLUENT * 8)  # ~670 tokens, longer than the 512-token window
     [scores] = lm.score_documents([Document((ARTICLE[1], long, ARTICLE[4]))])
     n = len(lm.tokenize([" " + long])[0][0])
@@ -284,10 +306,12 @@ def test_one_passage_when_every_is_zero_and_the_title_is_followed_by_a_newline()
 # -- precision, backend and device ---------------------------------------------------------------------
 
 
-def test_signature_names_backend_precision_and_device(lm):
-    assert "|backend:torch|precision:fp32|device:cpu" in lm.signature
+def test_signature_names_backend_precision_and_device(lm, exact):
+    assert f"|backend:torch|precision:{resolve_precision('auto', 'cpu')}|device:cpu" in lm.signature
+    assert "|backend:torch|precision:fp32|device:cpu" in exact.signature
     bf16 = make_scorer(precision="bf16", device="cpu")
-    assert bf16.signature != lm.signature and "precision:bf16" in bf16.signature
+    assert bf16.signature != exact.signature and "precision:bf16" in bf16.signature
+    assert "precision:fp32" in make_scorer(backend="onnx").signature  # auto: ONNX Runtime runs fp32
     assert "device:cpu" in make_scorer(device="cpu").signature
     with pytest.raises(ValueError, match="precision"):
         make_scorer(precision="int3")
@@ -309,11 +333,21 @@ def test_auto_device_is_the_gpu_only_when_torch_sees_one():
             cuda.load()
 
 
-def test_bf16_body_stays_close_and_locates_the_same_break(lm):
-    bf16 = TransformerScorer(precision="bf16", device="cpu")
-    bf16._model, bf16._tokenizer = lm.model, lm.tokenizer  # the same fp32 weights: autocast changes the body only
-    bf16.prefix_id = bf16.pad_id = lm.prefix_id
-    bf16._softcap, bf16._ready = None, True
+def test_auto_precision_is_bf16_only_where_the_cpu_computes_it(monkeypatch):
+    from mtqa.lm import transformer
+
+    monkeypatch.setattr(transformer, "cpu_has_native_bf16", lambda: True)
+    assert resolve_precision("auto", "cpu") == "bf16"
+    assert resolve_precision("auto", "cpu", "onnx") == "fp32"
+    assert resolve_precision("auto", "cuda") == "fp32"  # until the eval has been run on a GPU
+    assert resolve_precision("fp16", "cuda") == "fp16"
+    monkeypatch.setattr(transformer, "cpu_has_native_bf16", lambda: False)
+    assert resolve_precision("auto", "cpu") == "fp32" and make_scorer(device="cpu").precision == "fp32"
+
+
+def test_bf16_body_stays_close_and_locates_the_same_break(exact):
+    lm = exact
+    bf16 = sharing(lm, precision="bf16", max_tokens=lm.max_tokens)
     [a] = lm.score_documents([Document(ARTICLE)])
     [b] = bf16.score_documents([Document(ARTICLE)])
     diff = max(float(np.abs(x.logprob - y.logprob).max()) for x, y in zip(a, b, strict=True))
@@ -328,7 +362,7 @@ def test_loading_draws_no_progress_bar(capfd, tmp_path):
     assert "Loading weights" not in capfd.readouterr().err
 
 
-def test_onnx_scorer_reads_documents_like_torch_without_importing_torch(lm):
+def test_onnx_scorer_reads_documents_like_torch_without_importing_torch(exact):
     """Once exported, the ONNX body and the numpy head need neither torch nor transformers: a CI gate starts
     without their imports. Its document scores match torch's within 1e-3."""
     import subprocess
@@ -345,7 +379,7 @@ def test_onnx_scorer_reads_documents_like_torch_without_importing_torch(lm):
     assert out[-1] == "False False"
     import json
 
-    [ref] = lm.score_documents([Document(ARTICLE)])
+    [ref] = exact.score_documents([Document(ARTICLE)])
     for got, want in zip(json.loads(out[-2]), ref, strict=True):
         assert np.abs(np.array(got) - want.logprob).max() < 1e-3
 

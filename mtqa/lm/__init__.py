@@ -50,12 +50,13 @@ def make_scorer(
     max_tokens: int = 512,
     batch_tokens: int | None = None,
     threads: int | None = None,
-    precision: str = "fp32",
+    precision: str = "auto",
     device: str = "auto",
     progress: bool = False,
 ) -> Scorer:
     """A new scorer for ``model`` (a name from :data:`MODELS`, a .gguf file or a transformers folder) with its
-    body run by ``backend`` in ``precision`` on ``device`` (``auto``: the GPU when torch sees one).
+    body run by ``backend`` in ``precision`` (``auto``: bf16 where the CPU computes it natively, else fp32) on
+    ``device`` (``auto``: the GPU when torch sees one).
     ``progress`` lets transformers show its weight-loading bar. Raises ValueError for an unknown backend,
     precision or device, and ModelLoadError for a missing model."""
     if backend not in BACKENDS:

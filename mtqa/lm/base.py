@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Numeric precision of the transformer body; the output head and log-softmax always run in fp32.
-PRECISIONS = ("fp32", "bf16", "fp16")
+#: Numeric precision of the transformer body; the output head and log-softmax always run in fp32. ``auto`` is
+#: bf16 where the processor computes it natively (it passed the eval rule: docs/performance.md), else fp32.
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: Where the model runs; ``auto`` is the GPU when torch sees one, else the CPU.
 DEVICES = ("auto", "cpu", "cuda")
 
