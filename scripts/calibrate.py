@@ -47,7 +47,8 @@ def main() -> int:
         ap.error("no --benchmarks folder given and ../shared/benchmarks not found")
     from sklearn.linear_model import LogisticRegression
 
-    pipe = Pipeline(Settings(model=args.model, cache=str(cache_dir())))
+    # fitted on the reference numerics (fp32); bf16 features score within the eval rule with it (docs/performance.md)
+    pipe = Pipeline(Settings(model=args.model, cache=str(cache_dir()), precision="fp32"))
     data = Path(__file__).resolve().parent.parent / "data"
     name = pipe.scorer.name
     out = args.out or data / ("calibration.json" if name == DEFAULT_MODEL else f"calibration-{name}.json")
