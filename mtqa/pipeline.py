@@ -286,7 +286,7 @@ class Pipeline:
 
 def _article_key(item: Article) -> tuple:
     """What an article's analysis depends on: two articles with equal keys get equal reports but for id/input."""
-    return item.text, item.title, item.reference, item.notes
+    return item.text, item.title, item.reference, item.notes, item.recurring_lines
 
 
 def read_error_result(item: ReadError, signature: str) -> ArticleResult:
