@@ -311,7 +311,8 @@ def check(
 
 @app.command("eval")
 def eval_(
-    benchmark: Annotated[str, typer.Option(help="mqm-zhen or mlqe-ru-en.")] = "mqm-zhen",
+    benchmark: Annotated[str, typer.Option(
+        help="mqm-zhen, mlqe-ru-en or realworld-dev (real scraped pages; no test split).")] = "mqm-zhen",
     split: Annotated[str, typer.Option(help="dev (tuning) or test (reporting only).")] = "dev",
     benchmarks: Annotated[Path | None, typer.Option(
         help="Benchmark folder (default: ../shared/benchmarks when present).")] = None,
@@ -323,18 +324,27 @@ def eval_(
     threads: ThreadsOpt = None,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
+    flag_threshold: FlagThresholdOpt = None,
+    flag_severity: FlagSeverityOpt = None,
+    review_threshold: ReviewThresholdOpt = None,
+    fail_threshold: FailThresholdOpt = None,
+    fail_severity: FailSeverityOpt = None,
+    ignore_rule: IgnoreRuleOpt = None,
 ) -> None:
-    """Measure agreement with human judgements, with baselines side by side."""
+    """Measure agreement with human judgements, with baselines side by side (the policy flags matter for
+    realworld-dev, where flags and verdicts are measured)."""
     from mtqa.evaluate import BENCHMARKS, default_benchmark_dir, eval_markdown, run_eval
     from mtqa.pipeline import Pipeline
 
-    if benchmark not in BENCHMARKS or split not in ("dev", "test"):
-        _fail(f"--benchmark must be one of {', '.join(BENCHMARKS)} and --split dev or test")
+    if benchmark not in BENCHMARKS or split not in ("dev", "test") or (benchmark == "realworld-dev" and split != "dev"):
+        _fail(f"--benchmark must be one of {', '.join(BENCHMARKS)} and --split dev or test (realworld-dev: dev)")
     bench_dir = benchmarks or default_benchmark_dir()
     if bench_dir is None or not Path(bench_dir).is_dir():
         _fail("benchmark folder not found; pass --benchmarks DIR")
     settings = _settings(config, no_cache, model=model, backend=backend, calibration=calibration, threads=threads,
-                         cache=cache)
+                         cache=cache, flag_threshold=flag_threshold, flag_severity=flag_severity,
+                         review_threshold=review_threshold, fail_threshold=fail_threshold,
+                         fail_severity=fail_severity, ignore_rules=ignore_rule)
     try:
         with _run_errors():
             result = run_eval(Pipeline(settings), benchmark, split, Path(bench_dir))

@@ -225,7 +225,7 @@ def finite(x: float) -> float | None:
 
 # -- running an evaluation -----------------------------------------------------------------------
 
-BENCHMARKS = ("mqm-zhen", "mlqe-ru-en")
+BENCHMARKS = ("mqm-zhen", "mlqe-ru-en", "realworld-dev")
 MLQE_SPLITS = {"dev": ("dev",), "test": ("test20", "test21")}
 
 
@@ -355,6 +355,10 @@ def eval_mlqe(pipeline, bench_dir: Path, split: str) -> dict:
 
 
 def run_eval(pipeline, benchmark: str, split: str, bench_dir: Path) -> dict:
+    if benchmark == "realworld-dev":  # one development set: no split
+        from mtqa.realworld import eval_realworld
+
+        return eval_realworld(pipeline, bench_dir)
     if benchmark == "mqm-zhen":
         return eval_mqm(pipeline, bench_dir, split)
     if benchmark == "mlqe-ru-en":
@@ -364,6 +368,10 @@ def run_eval(pipeline, benchmark: str, split: str, bench_dir: Path) -> dict:
 
 def eval_markdown(result: dict) -> str:
     """The result as the Markdown table docs/evaluation.md quotes."""
+    if result["benchmark"] == "realworld-dev":
+        from mtqa.realworld import markdown
+
+        return markdown(result)
     cols = list(next(iter(result["table"].values())))
     lines = [f"### {result['benchmark']} {result['split']} (n={result['n']}"
              + (f", garbled={result['n_garbled']})" if "n_garbled" in result else ")"), "",
