@@ -90,6 +90,11 @@ def load_mqm(bench_dir: Path, split: str) -> list[MQMItem]:
     return items
 
 
+def mqm_articles(items: list[MQMItem]) -> list[str]:
+    """The article each segment belongs to: one system's translation of one document."""
+    return [f"{it.doc_id}|{it.system}" for it in items]
+
+
 def mqm_contexts(items: list[MQMItem]) -> list[str]:
     """Each segment's context as in an article: the previous segment of the same document and system."""
     by_pos = {(it.doc_id, it.system, it.seg_id): it.target for it in items}
@@ -282,7 +287,8 @@ def _reference_scores(pipeline, bench_dir: Path, split: str, items: list[MQMItem
         dev_probs, dev_chrf, dev_y = probs, chrf, [it.garbled for it in items]
     else:
         dev = load_mqm(bench_dir, "dev")
-        dev_probs = [p for p, _, _ in pipeline.score_sentences([it.target for it in dev], mqm_contexts(dev))]
+        dev_probs = [p for p, _, _ in pipeline.score_sentences([it.target for it in dev], mqm_contexts(dev),
+                                                               mqm_articles(dev))]
         dev_chrf, dev_y = reference_chrf(dev), [it.garbled for it in dev]
     model = fit_combination(dev_probs, dev_chrf, dev_y)
     scores = {
@@ -308,7 +314,7 @@ def eval_mqm(pipeline, bench_dir: Path, split: str) -> dict:
     with the reference-based scores (chrF against the benchmark's poor references) beside the others."""
     items = load_mqm(bench_dir, split)
     texts = [it.target for it in items]
-    units = pipeline.score_sentences(texts, mqm_contexts(items))
+    units = pipeline.score_sentences(texts, mqm_contexts(items), mqm_articles(items))
     y = [it.garbled for it in items]
     human = [it.mqm_score for it in items]
     groups = [f"{it.doc_id}|{it.seg_id}" for it in items]

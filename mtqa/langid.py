@@ -63,9 +63,24 @@ def detect(text: str) -> tuple[str, float]:
     return str(best[0]["lang"]), float(best[0]["score"])
 
 
+#: Scripts written without spaces between words: there a word count says nothing, so letters are counted.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1780-\u17ff]")
+UNSPACED_LETTERS_PER_WORD = 2  # CJK: about two characters a word
+
+
+def _word_count(text: str, words: list[str]) -> int:
+    """Words of a text, counting unspaced scripts (Chinese, Japanese, Thai, Lao, Khmer) by their letters."""
+    unspaced = len(_UNSPACED.findall(text))
+    if not unspaced:
+        return len(words)
+    spaced = [w for w in words if not _UNSPACED.search(w)]
+    return len(spaced) + unspaced // UNSPACED_LETTERS_PER_WORD
+
+
 def _foreign(text: str, min_words: int) -> tuple[str, float] | None:
     words = _WORD.findall(text)
-    if len(words) < min_words or sum(w.lower() in _ENGLISH for w in words) >= ENGLISH_SHARE * len(words):
+    n = _word_count(text, words)
+    if n < min_words or sum(w.lower() in _ENGLISH for w in words) >= ENGLISH_SHARE * n:
         return None
     lang, score = detect(text)
     return (lang, score) if lang and lang != "en" and score >= MIN_SCORE else None

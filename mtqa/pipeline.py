@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from mtqa import codes, features, langid, policy, reference, rules, segment
-from mtqa.calibrate import Calibration, feature_vector, load_calibration
+from mtqa.calibrate import Calibration, load_calibration
 from mtqa.features import lm_features
 from mtqa.lm import ScoreCache, Scorer, get_scorer
 from mtqa.segment import segment_article, split_sentences
@@ -44,12 +44,13 @@ class Pipeline:
     """Scores articles; build one per process and reuse it (the model is shared per process and loads when a
     sentence first needs scoring, so a run served wholly from the score cache never loads it)."""
 
-    def __init__(self, settings: Settings | None = None, *, scorer: Scorer | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, scorer: Scorer | None = None,
+                 calibration: Calibration | None = None) -> None:
         self.settings = settings or Settings()
         s = self.settings
         self.scorer = scorer or get_scorer(s.model, max_tokens=s.max_tokens, batch_tokens=s.batch_tokens,
                                            threads=s.threads, backend=s.backend)
-        self._calibration: Calibration | None = None
+        self._calibration = calibration  # None: the settings' (or the model's shipped) one, loaded on first use
         self.stats = Stats()
         self._memo: dict[tuple[str, str], dict] = {}  # (context, sentence) -> LM features
         self._articles: OrderedDict[tuple, ArticleResult] = OrderedDict()  # exact copies: see copy_step
@@ -86,7 +87,7 @@ class Pipeline:
     def lm_step(self, sentences: list[str], contexts: list[str] | None = None) -> list[dict]:
         """LM features for each sentence (offsets relative to it), each conditioned on its context (the
         sentence before it in the article); each unique (context, sentence) pair is scored once."""
-        keys = [(context_key(c, self.settings.context_tokens), squash(t))
+        keys = [(context_key(c, self.settings.context_tokens), squash(uncapitalised(t)))
                 for c, t in zip(contexts or [""] * len(sentences), sentences, strict=True)]
         todo = sorted(set(keys) - self._memo.keys())
         flat = {f"{c}\x1f{t}": (c, t) for c, t in todo}
@@ -108,14 +109,23 @@ class Pipeline:
             self._memo[key] = lm_features(key[1], scores[key])
         return [self._memo[k] for k in keys]
 
-    def score_sentences(self, sentences: list[str], contexts: list[str] | None = None
-                        ) -> list[tuple[float, dict, list]]:
-        """(probability, features, findings) for standalone text units: what ``mtqa eval`` measures."""
-        out = []
-        for text, f in zip(sentences, self.lm_step(sentences, contexts), strict=True):
-            findings = unit_findings(text)
-            out.append((self.calibration.predict(feature_vector(f, findings)), f, findings))
-        return out
+    def score_sentences(self, sentences: list[str], contexts: list[str] | None = None,
+                        articles: list[str] | None = None) -> list[tuple[float, dict, list]]:
+        """(probability, features, findings) for standalone text units: what ``mtqa eval`` measures.
+
+        ``articles`` names the article each unit belongs to (its context for the calibration is the median of
+        that article's units); without it each unit is an article of its own."""
+        feats = self.lm_step(sentences, contexts)
+        groups = articles or [str(i) for i in range(len(sentences))]
+        by_group: dict[str, list[int]] = {}
+        for i, g in enumerate(groups):
+            by_group.setdefault(g, []).append(i)
+        probs: list[float] = [0.0] * len(sentences)
+        for members in by_group.values():
+            fs = [feats[i] for i in members]
+            for i, p in zip(members, self.calibration.predict_article(fs, [True] * len(fs)), strict=True):
+                probs[i] = p
+        return [(p, f, unit_findings(text)) for text, f, p in zip(sentences, feats, probs, strict=True)]
 
     def segment_step(self, article: Article) -> tuple[list[Segment], dict, str | None]:
         layout = segment_article(article)
@@ -130,8 +140,11 @@ class Pipeline:
                               strict=True):
             seg.findings = found
             self.stats.add("findings", len(found))
-        title = next(((s.start, s.end) for s in segments if s.kind == "title"), None)
-        found = rules.apply_article_rules(text, title, spans)
+        title = next((s for s in segments if s.kind == "title"), None)
+        if title is not None:
+            title.findings = rules.apply_title_rules(text, (title.start, title.end))
+            self.stats.add("findings", len(title.findings))
+        found = rules.apply_article_rules(text, (title.start, title.end) if title else None, spans)
         self.stats.add("article_findings", len(found))
         return found
 
@@ -162,9 +175,12 @@ class Pipeline:
         return [], keep
 
     def calibrate_step(self, segments: list[Segment], feats: list[dict]) -> None:
-        for seg, f in zip(segments, feats, strict=True):
+        """One article's scored units (its title and body sentences): each unit's probability from its own LM
+        features and its article's (mtqa.calibrate), then the policy's flag."""
+        probs = self.calibration.predict_article(feats, [seg.kind == "body" for seg in segments])
+        for seg, f, p in zip(segments, feats, probs, strict=True):
             seg.features = _shift(f, seg.start, seg.text)
-            seg.score = round(self.calibration.predict(feature_vector(f, seg.findings)), 4)
+            seg.score = round(p, 4)
             seg.flagged = policy.flags(seg, self.settings)
             self.stats.add("sentences_flagged", int(seg.flagged))
 
@@ -227,7 +243,7 @@ class Pipeline:
         The one scoring function of every engine: the local engine calls it in this process, a Dask worker on
         the chunks it is sent (see :mod:`mtqa.engines`), so both engines give the same results."""
         results: list[ArticleResult | None] = []
-        # (result, body sentences to score, trusted reference to compare with: None for a foreign article)
+        # (result, units to score: title and body sentences, trusted reference: None for a foreign article)
         pending: list[tuple[ArticleResult, list[Segment], str | None]] = []
         analysed: list[tuple[Article, ArticleResult]] = []
         # exact copies: (position, article, its original when analysed in an earlier chunk, else None)
@@ -256,6 +272,8 @@ class Pipeline:
                     self.stats.add(f"input_notes_{code}")
                 found = self.rules_step(item.text, res.segments, paragraph_of)
                 lang_found, to_score = self.language_step(res.segments)
+                title = [s for s in res.segments if s.kind == "title"] if not lang_found else []
+                to_score = [*title, *to_score]
                 res.article_findings = [*notes, *lang_found, *([] if lang_found else found)]
                 pending.append((res, to_score, None if lang_found else item.reference))
             except Exception as exc:  # one broken article must not stop the batch
@@ -263,10 +281,11 @@ class Pipeline:
                 self.stats.add("article_errors")
             results.append(res)
             analysed.append((item, res))
-        body = [seg for _, segs, _ in pending for seg in segs]
+        units = [seg for _, segs, _ in pending for seg in segs]
         contexts = [ctx for res, segs, _ in pending for ctx in _contexts(res, segs)]
-        feats = self.lm_step([seg.text for seg in body], contexts)
-        self.calibrate_step(body, feats)
+        feats = iter(self.lm_step([seg.text for seg in units], contexts))
+        for _, segs, _ in pending:
+            self.calibrate_step(segs, [next(feats) for _ in segs])
         for res, _, ref in pending:
             if ref:
                 try:
@@ -295,12 +314,24 @@ def read_error_result(item: ReadError, signature: str) -> ArticleResult:
                          signature=signature)
 
 
-def _contexts(result: ArticleResult, body: list[Segment]) -> list[str]:
-    """Each of ``body``'s context: the body sentence before it in the article, or the title for the first."""
+def _contexts(result: ArticleResult, units: list[Segment]) -> list[str]:
+    """Each unit's context: nothing for the title, the body sentence before it, or the title for the first."""
     title = next((s.text for s in result.segments if s.kind == "title"), "")
     every = [s for s in result.segments if s.kind == "body"]
     before = dict(zip((s.index for s in every), [title, *(s.text for s in every[:-1])], strict=False))
-    return [before[s.index] for s in body]
+    return [before.get(s.index, "") for s in units]
+
+
+def uncapitalised(text: str) -> str:
+    """A unit written all in capitals ('DISAPPOINTING NIGHT FOR IRISHMAN') as the LM would see it in running
+    text: lower case but its first letter. The model judges words, not letter case; every character keeps its
+    place, so offsets do not move."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 4 or any(c.islower() for c in letters):
+        return text
+    lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    first = next(i for i, c in enumerate(lowered) if c.isalpha())
+    return lowered[:first] + text[first] + lowered[first + 1:]
 
 
 def context_key(context: str | None, context_tokens: int) -> str:

@@ -14,6 +14,7 @@ are the same functions applied with and without a baseline, so a report and the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mtqa import codes
@@ -67,6 +68,12 @@ def _flags_by_default(code: str) -> bool:
     return row.flags if row is not None else True  # an unregistered code is treated as evidence
 
 
+def flagging_codes(found: Iterable[str]) -> list[str]:
+    """Of the finding codes ``found``, those that flag by default, each once: what flagged a sentence (none:
+    the language model's score did), in the words reports and the real-page figures use."""
+    return list(dict.fromkeys(c for c in found if _flags_by_default(c)))
+
+
 def problems(result: ArticleResult, settings: Settings, level: str = "fail") -> list[Problem]:
     """The evidence that puts ``result`` at ``level`` ("fail" or "review"), in text order: findings first, and
     a sentence's probability only when none of its findings counts at that level."""
@@ -80,21 +87,17 @@ def problems(result: ArticleResult, settings: Settings, level: str = "fail") -> 
         hits = [f for f in seg.findings if counts(f.code, settings) and rank(f.severity) >= floor
                 and (level == "fail" or _flags_by_default(f.code))]
         out += [Problem(f.code, f.message, f.severity, seg, f.start, f.end) for f in hits]
-        if seg.kind == "body" and seg.score is not None and seg.score >= threshold and not hits \
+        if seg.kind != "boilerplate" and seg.score is not None and seg.score >= threshold and not hits \
                 and counts(LM_CODE, settings):
             start, end = _break_or_sentence(seg)
             severity = "major" if seg.score >= settings.fail_threshold else "minor"
             message = f"{codes.get(LM_CODE).message} (probability {seg.score:.2f} >= {threshold:g})"
             out.append(Problem(LM_CODE, message, severity, seg, start, end))
-    title = next((s for s in result.segments if s.kind == "title"), None)
     for af in result.article_findings:
         if not counts(af.code, settings) or rank(af.severity) < floor or (
                 level == "review" and not _flags_by_default(af.code)):
             continue
-        if af.code == "headline-damage" and title is not None:  # the title is the span it is about
-            out.append(Problem(af.code, af.message, af.severity, title, title.start, title.end))
-        else:
-            out.append(Problem(af.code, af.message, af.severity, None, None, None))
+        out.append(Problem(af.code, af.message, af.severity, None, None, None))
     return out
 
 

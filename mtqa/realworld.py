@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtqa import codes
-from mtqa.policy import LM_CODE
+from mtqa.policy import LM_CODE, flagging_codes
 
 FOLDER = "realworld_dev"
 
@@ -108,11 +107,16 @@ def title_correct(labels: list[dict], segments: Iterable[Mapping]) -> bool:
     return any(overlaps(head["start"], head["end"], s["start"], s["end"]) for s in titles)
 
 
+def _on_chrome(text: str, seg: Mapping, gold: Mapping[int, str]) -> bool:
+    """Whether most of a segment's non-space characters lie on lines labelled chrome."""
+    chars = [k for k in range(seg["start"], seg["end"]) if not text[k].isspace()]
+    on = sum(text.count("\n", 0, k) + 1 in gold for k in chars)
+    return bool(chars) and on * 2 > len(chars)
+
+
 def _deciders(seg: Mapping) -> list[str]:
     """What flagged a segment: its flagging finding codes, else the language model's score."""
-    found = [f["code"] for f in seg.get("findings", []) if codes.registry().get(f["code"]) is None
-             or codes.get(f["code"]).flags]
-    return sorted(set(found)) or [LM_CODE]
+    return flagging_codes(f["code"] for f in seg.get("findings", [])) or [LM_CODE]
 
 
 def figures(bench: Bench, records: Mapping[str, Mapping[str, Any]], body_only: bool = False) -> dict[str, Any]:
@@ -186,7 +190,9 @@ def figures(bench: Bench, records: Mapping[str, Mapping[str, Any]], body_only: b
             a[key] += 1
             a[f"{key}_pass"] += verdict == "pass"
         if path.suffix == ".txt" and use_offsets:
-            for _, pred, gold in chrome_lines(text, segs, bench.chrome.get(case, {})):
+            gold_lines = bench.chrome.get(case, {})
+            s["false_alarms_on_chrome"] += sum(_on_chrome(text, g, gold_lines) for g in preds)
+            for _, pred, gold in chrome_lines(text, segs, gold_lines):
                 ch["lines"] += 1
                 ch["tp"] += pred and gold is not None
                 ch["fp"] += pred and gold is None
@@ -244,7 +250,8 @@ def markdown(result: Mapping[str, Any]) -> str:
     lines += ["", f"Sure garbled found {s['garbled_sure_found']}/{s['garbled_sure']} "
                   f"(unsure {s['garbled_unsure_found']}/{s['garbled_unsure']}); by kind: "
                   + ", ".join(f"{k} {n[0]}/{n[1]}" for k, n in s["recall_by_kind"].items()),
-              f"Hits decided by: {_counts(s['hits_by'])}; false alarms by: {_counts(s['false_alarms_by'])}",
+              f"Hits decided by: {_counts(s['hits_by'])}; false alarms by: {_counts(s['false_alarms_by'])}; "
+              f"flagged segments on chrome lines: {s['false_alarms_on_chrome']}",
               "", f"Articles: garbled cases sent to review or fail {a['garbled_flagged']}/{a['garbled']} "
                   f"({a['garbled_fail']} fail); native controls pass {a['native_pass']}/{a['native']}; "
                   f"clean translated cases pass {a['clean_mt_pass']}/{a['clean_mt']}",

@@ -115,14 +115,14 @@ def test_article_pages_mark_every_located_span(browser, reports: Path) -> None:
 
 def test_findings_show_on_hover_and_on_keyboard_focus(browser, reports: Path, tmp_path: Path) -> None:
     page, _ = _open(browser, reports / "articles" / "05-kim-putin-fused.html")
-    first = page.locator(".side a").first
+    first = page.locator(".side a", has_text="fused-sentence").first
     target = first.get_attribute("href")[1:]
     pop = page.locator(f"#why-{target}")
     assert not pop.is_visible()
 
     page.keyboard.press("Tab")  # the skip link
     tabbed = []
-    for _ in range(6):
+    for _ in range(12):
         page.keyboard.press("Tab")
         tabbed.append(page.evaluate("document.activeElement.id"))
         if tabbed[-1] == target:

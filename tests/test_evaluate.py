@@ -219,5 +219,8 @@ def test_realworld_figures_count_as_the_benchmark_checker_does(tmp_path):
     assert (c["tp"], c["fp"], c["fn"], c["precision"], c["recall"]) == (1, 0, 1, 1.0, 0.5)
     assert c["recall_by_kind"] == {"menu": [1, 1], "share": [0, 1]}
     assert got["titles"] == {"cases": 2, "correct": 2, "accuracy": 1.0}
+    assert s["false_alarms_on_chrome"] == 0
+    records["zh-site-floods"]["segments"][-1]["flagged"] = True  # "Share this", read as body, then flagged
+    assert figures(load(root), records)["sentences"]["false_alarms_on_chrome"] == 1
     missing = figures(load(root), {"zh-site-floods": records["zh-site-floods"]})
     assert missing["missing"] == ["native-site-rates"]

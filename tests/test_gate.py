@@ -98,8 +98,8 @@ def test_lm_score_failures_and_review_mode():
 
 
 def test_flagged_share_and_article_findings():
-    res = _result(findings={1: [("run-on", "minor", "He said")]}, scores=(0.1, 0.6, 0.1),
-                  article_findings=[("headline-damage", "major"), ("inconsistent-name", "minor")])
+    res = _result(findings={0: [("headline-damage", "major", TITLE)], 1: [("run-on", "minor", "He said")]},
+                  scores=(0.1, 0.6, 0.1), article_findings=[("inconsistent-name", "minor")])
     out = evaluate_gate(res, Settings(max_flagged_share=0.5), set())
     assert [(f.code, f.segment) for f in out.failures] == [("headline-damage", 0)]
     assert out.failures[0].start == 0 and out.failures[0].end == len(TITLE)

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mtqa import report
+from mtqa.policy import flagging_codes
 from mtqa.report import SCHEMA, article_to_dict, files, safe_id, summary, summary_rows, write_article, write_reports
 from mtqa.report.display import HISTOGRAM_BINS
 from mtqa.report.summary import CorpusStats, write_summary_files
@@ -67,9 +68,10 @@ def make_result(
                 "tokens": np.array([[brk[0], brk[0] + 11, 9.5], [brk[0] + 12, brk[1], 7.25]]),
             },
             findings=[
-                # overlapping spans: "said development" and "development The"
-                Finding("repeat", 'odd "repeat" <here>', "minor", *_at(text, "said development")),
-                Finding("caps", "capital letter mid-sentence", "major", *_at(text, "development The")),
+                # overlapping spans: "said development" and "development The"; codes that do not flag by
+                # themselves (data/codes.tsv), so the language model's score is what flagged this sentence
+                Finding("repeated-phrase", 'odd "repeat" <here>', "minor", *_at(text, "said development")),
+                Finding("calque", "capital letter mid-sentence", "major", *_at(text, "development The")),
             ],
         ),
         Segment(3, "body", text[s2[0]:s2[1]], *s2, score=0.35),
@@ -289,7 +291,8 @@ def expected_spans(result: ArticleResult) -> dict[str, tuple[int, int]]:
         for k, f in enumerate(seg.findings):
             spans[f"s{seg.index}.f{k}"] = (f.start, f.end)
         brk = seg.features.get("break")
-        if seg.flagged and brk:
+        flagged_by_lm = not flagging_codes(f.code for f in seg.findings)
+        if seg.flagged and brk and flagged_by_lm and brk["score"] > 0:  # the break carries information
             spans[f"s{seg.index}.lm"] = (int(brk["start"]), int(brk["end"]))
     return spans
 
@@ -358,8 +361,25 @@ def test_html_tint_has_a_text_label_and_flagged_sentences_explain_themselves() -
     assert 'odd "repeat" <here>' in pop  # escaped in the HTML, the same text on screen
 
     result.segments[2].features["break"]["score"] = -2.0  # a break no more surprising than its words
-    pop = check_html(report.render_html(result)).pops["why-s2"]
-    assert "did not expect" not in pop and "least expected words: \u201cdevelopment The\u201d" in pop
+    checker = check_html(report.render_html(result))
+    assert "did not expect" not in checker.pops["why-s2"] and "least expected" not in checker.pops["why-s2"]
+    assert not any("s2.lm" in ids for ids in checker.covered())  # no mark where it says nothing
+
+
+def test_a_flagged_sentence_says_why_in_words_that_match_its_label() -> None:
+    """Flagged by a rule with a low score: the popover names the rule and never calls the sentence unlikely to be
+    garbled; the LM's break is not marked there (the rule's span is the evidence). Flagged by the score: says so."""
+    result = make_result()
+    by_rule = result.segments[4]  # flagged by its "markup" finding (not a registered code: treated as evidence)
+    by_rule.score = 0.03
+    by_rule.features = {"break": {"start": by_rule.start, "end": by_rule.start + 5, "text": "Third", "score": 3.0}}
+    checker = check_html(report.render_html(result))
+    pop = checker.pops["why-s4"]
+    assert "flagged: markup" in pop and "score 0.030 (the language model alone would not flag it)" in pop
+    assert "unlikely" not in pop and "did not expect" not in pop
+    assert not any("s4.lm" in ids for ids in checker.covered())
+    assert "flagged: the language model" in checker.pops["why-s2"]
+    assert "Headline" not in checker.pops["why-s2"]
 
 
 def test_html_side_list_is_worst_first_and_print_shows_findings_inline() -> None:
@@ -448,7 +468,7 @@ def test_markdown_lists_flagged_worst_first_and_escapes() -> None:
     assert "**Verdict:** FAIL" in md and "0.880" in md
     assert md.index("**s2**") < md.index("**s4**")  # 0.93 before 0.71
     assert "> The minister said development The plan is \\`good\\` \\| really." in md
-    assert "`caps` (major): capital letter mid-sentence — “development The”" in md
+    assert "`calque` (major): capital letter mid-sentence — “development The”" in md
     assert "<script>" not in md
     assert "`many_flagged` (major): 2 of 3 sentences flagged \\| \\`see\\`" in md
     # every quoted sentence stays on one blockquote line inside its list item
@@ -476,7 +496,7 @@ def test_summary_rows_and_files(tmp_path: Path) -> None:
 
     rows = summary_rows(results, stems)
     assert [list(r) for r in rows] == [summary.SUMMARY_COLUMNS] * 4
-    assert rows[1]["top_finding"].startswith("caps: ")  # major beats minor
+    assert rows[1]["top_finding"].startswith("calque: ")  # major beats minor
     assert rows[0]["top_finding"] == "" and rows[2]["score"] is None
     assert rows[1]["report"] == f"articles/{stems['bad-one']}.html"
     assert summary_rows(results)[0]["report"] == ""
@@ -541,8 +561,8 @@ def test_index_histograms_rule_counts_and_controls(tmp_path: Path) -> None:
     # per-rule counts: code, where it applies, findings, major, articles (the clean article adds nothing)
     rules = re.findall(r"<tr><td><code>([^<]+)</code></td><td>(\w+)</td><td class=\"num\">(\d+)</td>"
                        r"<td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td></tr>", html)
-    assert sorted(rules) == sorted([("caps", "sentence", "1", "1", "1"), ("markup", "sentence", "1", "1", "1"),
-                                    ("repeat", "sentence", "1", "0", "1"), ("many_flagged", "article", "1", "1", "1")])
+    assert sorted(rules) == sorted([("calque", "sentence", "1", "1", "1"), ("markup", "sentence", "1", "1", "1"),
+                                    ("repeated-phrase", "sentence", "1", "0", "1"), ("many_flagged", "article", "1", "1", "1")])
     assert "boilerplate</code>" not in html  # boilerplate findings are not translation damage
 
     # sorting and filtering controls: a button in every header, a verdict select and a text filter

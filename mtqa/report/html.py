@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from mtqa.policy import flagging_codes
 from mtqa.report.contract import as_number
 from mtqa.report.display import (
     BANDS,
@@ -26,6 +27,11 @@ from mtqa.report.display import (
 from mtqa.text import truncate
 from mtqa.types import SEVERITY_RANK, ArticleResult, Segment
 
+
+def flag_reasons(seg: Segment) -> list[str]:
+    """What flagged a sentence: its flagging finding codes; empty when the language model's score did."""
+    return flagging_codes(f.code for f in seg.findings)
+
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -40,21 +46,23 @@ class _Chunk:
 
 
 def _popover(seg: Segment, text: str, score: float | None) -> dict:
-    """What hovering or focusing a sentence shows: why it is tinted, in words, with the evidence."""
-    head = [f"Sentence {seg.index}"] + (["flagged"] if seg.flagged else [])
+    """What hovering or focusing a sentence shows: why it is tinted, in words that match its label."""
+    unit = "Headline" if seg.kind == "title" else f"Sentence {seg.index}"
+    reasons = flag_reasons(seg)
+    head = [unit] + ([f"flagged: {', '.join(reasons) if reasons else 'the language model'}"] if seg.flagged else [])
     if score is not None:
-        head.append(f"score {score:.3f} ({BANDS[band_index(score)].label})")
+        words = BANDS[band_index(score)].label
+        if seg.flagged and reasons and not BANDS[band_index(score)].colour:
+            words = "the language model alone would not flag it"  # flagged by a rule: say so, never 'unlikely'
+        head.append(f"score {score:.3f} ({words})")
     findings = [{"code": f.code, "severity": f.severity, "message": f.message, "span": text[f.start:f.end]}
                 for f in seg.findings]
-    brk = located_break(seg) if seg.flagged else None
+    brk = _informative_break(seg)
     unexpected = None
     if brk is not None:
         words = f"\u201c{text[brk[0]:brk[1]]}\u201d"
-        if brk[2] is not None and brk[2] > 0:
-            unexpected = (f"The language model did not expect {words} here ({brk[2]:.1f} nats more surprising "
-                          "than the words' usual frequency).")
-        else:  # the located break is only the least expected place, not a surprising one
-            unexpected = f"The language model found nothing surprising; its least expected words: {words}."
+        unexpected = (f"The language model did not expect {words} here ({brk[2]:.1f} nats more surprising "
+                      "than the words' usual frequency).")
     return {"id": f"why-s{seg.index}", "head": " \u00b7 ".join(head), "findings": findings,
             "unexpected": unexpected, "lm": lm_summary(seg, text),
             "ref": sentence_reference(seg.reference)}
@@ -102,9 +110,18 @@ def _located(seg: Segment) -> list[tuple[int, int, str, bool]]:
     if seg.kind == "boilerplate":
         return []
     spans = [(f.start, f.end, f"s{seg.index}.f{k}", f.severity == "major") for k, f in enumerate(seg.findings)]
-    if seg.flagged and (brk := located_break(seg)) is not None:
+    if (brk := _informative_break(seg)) is not None:
         spans.append((brk[0], brk[1], f"s{seg.index}.lm", False))
     return spans
+
+
+def _informative_break(seg: Segment) -> tuple[int, int, float] | None:
+    """The LM's located break, marked only where it carries information: the language model flagged the
+    sentence (no finding did) and the words there are more surprising than their usual frequency."""
+    brk = located_break(seg)
+    if not seg.flagged or flag_reasons(seg) or brk is None or brk[2] is None or brk[2] <= 0:
+        return None
+    return brk[0], brk[1], brk[2]
 
 
 def _pieces(seg: Segment, start: int, end: int) -> Iterator[tuple[int, int, dict | None]]:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from mtqa.policy import flagging_codes
 from mtqa.report.contract import as_number
 from mtqa.report.display import display_title, flagged_worst_first, fmt, lm_summary
 from mtqa.types import ArticleResult
@@ -96,7 +97,8 @@ def render_markdown(result: ArticleResult) -> str:
     if flagged:
         out += ["## Flagged sentences", ""]
         for i, s in enumerate(flagged, 1):
-            out.append(f"{i}. **s{s.index}** \u2014 score {fmt(as_number(s.score)) or 'n/a'}")
+            why = ", ".join(_md_code(c) for c in flagging_codes(f.code for f in s.findings)) or "the language model"
+            out.append(f"{i}. **s{s.index}** \u2014 score {fmt(as_number(s.score)) or 'n/a'} \u00b7 flagged by {why}")
             for f in s.findings:
                 code, span = _md_code(f.code), _md(result.text[f.start:f.end])
                 out.append(f"   - {code} ({f.severity}): {_md(f.message)} \u2014 \u201c{span}\u201d")
