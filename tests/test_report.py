@@ -562,7 +562,8 @@ def test_index_histograms_rule_counts_and_controls(tmp_path: Path) -> None:
     rules = re.findall(r"<tr><td><code>([^<]+)</code></td><td>(\w+)</td><td class=\"num\">(\d+)</td>"
                        r"<td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td></tr>", html)
     assert sorted(rules) == sorted([("calque", "sentence", "1", "1", "1"), ("markup", "sentence", "1", "1", "1"),
-                                    ("repeated-phrase", "sentence", "1", "0", "1"), ("many_flagged", "article", "1", "1", "1")])
+                                    ("repeated-phrase", "sentence", "1", "0", "1"),
+                                    ("many_flagged", "article", "1", "1", "1")])
     assert "boilerplate</code>" not in html  # boilerplate findings are not translation damage
 
     # sorting and filtering controls: a button in every header, a verdict select and a text filter
