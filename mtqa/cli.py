@@ -316,7 +316,7 @@ def eval_(
     split: Annotated[str, typer.Option(help="dev (tuning) or test (reporting only).")] = "dev",
     benchmarks: Annotated[Path | None, typer.Option(
         help="Benchmark folder (default: ../shared/benchmarks when present).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Write eval-<benchmark>-<split>.json/.md here.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write eval-<benchmark>[-<split>].json/.md here.")] = None,
     config: ConfigOpt = None,
     model: ModelOpt = None,
     backend: BackendOpt = None,
@@ -354,7 +354,7 @@ def eval_(
     typer.echo(md)
     if out:
         out.mkdir(parents=True, exist_ok=True)
-        stem = f"eval-{benchmark}-{split}"
+        stem = f"eval-{benchmark}" if benchmark == "realworld-dev" else f"eval-{benchmark}-{split}"
         (out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
         (out / f"{stem}.md").write_text(md, encoding="utf-8")
 
