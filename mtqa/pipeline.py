@@ -15,7 +15,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from mtqa import codes, features, langid, policy, reference, rules, segment
+from mtqa import codes, features, langid, policy, reference, repair, rules, segment
 from mtqa.calibrate import Calibration, feature_vector, load_calibration
 from mtqa.features import lm_features
 from mtqa.lm import ScoreCache, Scorer, get_scorer
@@ -83,13 +83,15 @@ class Pipeline:
             self._signature = "|".join([
                 f"mtqa:{__version__}", segment.signature(), rules.signature(), langid.signature(),
                 self.lm_signature, features.signature(), self.calibration.signature, reference.signature(),
-                codes.signature(), policy.signature(self.settings), report.signature()])
+                codes.signature(), policy.signature(self.settings), report.signature(), repair.signature()])
         return self._signature
 
     # -- steps -------------------------------------------------------------------------------
-    def lm_step(self, sentences: list[str], contexts: list[str] | None = None) -> list[dict]:
+    def lm_step(self, sentences: list[str], contexts: list[str] | None = None, *, tally: str = "sentences"
+                ) -> list[dict]:
         """LM features for each sentence (offsets relative to it), each conditioned on its context (the
-        sentence before it in the article); each unique (context, sentence) pair is scored once."""
+        sentence before it in the article); each unique (context, sentence) pair is scored once. ``tally``
+        names what is counted (``repair``: candidate repairs, kept apart from the article's sentences)."""
         keys = [(_context_key(c, self.settings.context_tokens), _normalise(t))
                 for c, t in zip(contexts or [""] * len(sentences), sentences, strict=True)]
         todo = sorted(set(keys) - self._memo.keys())
@@ -103,9 +105,9 @@ class Pipeline:
             scores.update(zip(missing, fresh, strict=True))
             if self.cache:
                 self.cache.put_many({f"{c}\x1f{t}": v for (c, t), v in zip(missing, fresh, strict=True)})
-        self.stats.add("sentences_lm_scored", len(missing))
-        self.stats.add("sentences_cache_hits", len(todo) - len(missing))
-        self.stats.add("sentences_reused", len(sentences) - len(todo))
+        self.stats.add(f"{tally}_lm_scored", len(missing))
+        self.stats.add(f"{tally}_cache_hits", len(todo) - len(missing))
+        self.stats.add(f"{tally}_reused", len(sentences) - len(todo))
         if len(self._memo) > MEMO_LIMIT:
             self._memo.clear()
         for key in todo:
@@ -171,6 +173,25 @@ class Pipeline:
             seg.score = round(self.calibration.predict(feature_vector(f, seg.findings)), 4)
             seg.flagged = policy.flags(seg, self.settings)
             self.stats.add("sentences_flagged", int(seg.flagged))
+
+    def repair_step(self, results: list[ArticleResult]) -> None:
+        """Suggested repairs (:mod:`mtqa.repair`) for the findings of a chunk's articles: every candidate is
+        scored like the sentence it repairs (same context, scorer, cache and batches, all in one call) and ranked
+        by its log-probability gain. Never changes a score, a flag or a verdict."""
+        jobs, texts, contexts = [], [], []
+        for res in results:
+            try:
+                found = repair.plan(res, repair.contexts_of(res))
+            except Exception:  # a repair that cannot be planned must not cost the article its report
+                self.stats.add("repair_errors")
+                continue
+            for job in found:
+                unit = job.texts(res.text)
+                texts += unit
+                contexts += [job.context] * len(unit)
+            jobs += found
+        feats = self.lm_step(texts, contexts, tally="repair") if texts else []
+        self.stats.add("suggestions", repair.attach(jobs, [f.get("lm_sum_logprob") for f in feats]))
 
     def reference_step(self, result: ArticleResult, text: str) -> None:
         """Compare the article with its trusted reference (``Article.reference``): the aligned reference
@@ -271,6 +292,7 @@ class Pipeline:
         contexts = [ctx for res, segs, _ in pending for ctx in _contexts(res, segs)]
         feats = self.lm_step([seg.text for seg in body], contexts)
         self.calibrate_step(body, feats)
+        self.repair_step([res for res, _, _ in pending])
         for res, _, ref in pending:
             if ref:
                 try:
