@@ -254,7 +254,7 @@ def test_sarif_and_github_annotations():
     assert lines[-1] == "::error file=corpus.jsonl,title=mtqa unreadable input::corpus.jsonl:2: malformed JSON: <x>"
     assert all("\n" not in line for line in lines)
     records = [json_record(r, o) for r, o in pairs]
-    assert records[0]["schema"] == "mtqa.article/1" and records[0]["gate"]["passed"] is False
+    assert records[0]["schema"] == "mtqa.article/2" and records[0]["gate"]["passed"] is False
     assert records[1]["gate"] == {"passed": True, "reasons": []}
 
 

@@ -63,14 +63,29 @@ def _word_at(words: list[re.Match[str]], offset: int) -> int | None:
     return next((k for k, m in enumerate(words) if m.start() == offset), None)
 
 
+_CLAUSE_BREAK = re.compile(r"[,;:(\"\u201c\u2014\u2013]")
+
+
+def _introductory(text: str, seg: Segment, at: int) -> bool:
+    """The clause that runs up to ``at`` opens with a subordinator or an infinitive ('in order to safeguard ...',
+    'when the talks ended ...'): the main clause after it follows a comma, not a full stop."""
+    start = max([seg.start, *(m.end() for m in _CLAUSE_BREAK.finditer(text, seg.start, at))])
+    clause = " ".join(text[start:at].lower().split())
+    return any(clause.startswith(opener + " ") for opener in _data()["introductory_clause_openers"])
+
+
 def _fused(text: str, f: Finding, seg: Segment) -> list[Candidate]:
-    """'development The' -> 'development. The' (a lost full stop), 'development, the' (a lost comma: 'in order to
-    safeguard its rights and development, the people ...') or 'development the' (a capital too many)."""
+    """'development The' -> 'development. The' (a lost full stop) or 'development the' (a capital too many); after
+    an introductory clause also 'development, the' ('in order to safeguard its rights and development, the people
+    ...')."""
     m = re.fullmatch(r"(.*\S)\s+(\S+)", text[f.start:f.end], re.DOTALL)
     if m is None:
         return []
     left, word = m.groups()
-    return [(f.start, f.end, f"{left}{sep}{w}") for sep, w in ((". ", word), (", ", word.lower()), (" ", word.lower()))]
+    joins = [(". ", word), (" ", word.lower())]
+    if _introductory(text, seg, f.start):
+        joins.insert(1, (", ", word.lower()))
+    return [(f.start, f.end, f"{left}{sep}{w}") for sep, w in joins]
 
 
 _STARTERS = sorted((w for w in rules.FUNCTION_WORDS if w[0].isupper() and w[1:].islower()), key=len, reverse=True)

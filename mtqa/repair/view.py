@@ -20,12 +20,13 @@ def n_suggestions(result: ArticleResult) -> int:
             + sum(len(f.suggestions) for f in result.article_findings))
 
 
+_TOKENS = re.compile(r"\w+|\s+|[^\w\s]")  # the diff works on words, spaces and single symbols
 _LAST_WORD = re.compile(r"\S+\s*$")
 _NEXT_WORD = re.compile(r"\s*\S+")
 
 
 def diff_pieces(text: str, s: Suggestion) -> list[tuple[str, str]]:
-    """The suggestion as a character diff for display: ``(op, text)`` with op ``=``, ``-`` or ``+``, over the
+    """The suggestion as a word diff for display: ``(op, text)`` with op ``=``, ``-`` or ``+``, over the
     replaced text widened to whole words and, where the edit sits at a word's edge, one word of context on that
     side (so an inserted full stop or space shows between the words it separates). Line breaks show as spaces."""
     a, b = s.start, s.end
@@ -39,16 +40,22 @@ def diff_pieces(text: str, s: Suggestion) -> list[tuple[str, str]]:
         b = m.end()
     before = text[a:b]
     after = text[a:s.start] + s.replacement + text[s.end:b]
+    x, y = _TOKENS.findall(before), _TOKENS.findall(after)
+    ops = difflib.SequenceMatcher(None, x, y, autojunk=False).get_opcodes()
+    changed = [o for o in ops if o[0] != "equal"]
+    if len(changed) > 2:  # fragments read worse than one deletion and one insertion
+        (_, i1, _, j1, _), (_, _, i2, _, j2) = changed[0], changed[-1]
+        ops = [("equal", 0, i1, 0, j1), ("replace", i1, i2, j1, j2), ("equal", i2, len(x), j2, len(y))]
     out: list[tuple[str, str]] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
+    for op, i1, i2, j1, j2 in ops:
         if op == "equal":
-            out.append(("=", before[i1:i2]))
+            out.append(("=", "".join(x[i1:i2])))
             continue
         if i2 > i1:
-            out.append(("-", before[i1:i2]))
+            out.append(("-", "".join(x[i1:i2])))
         if j2 > j1:
-            out.append(("+", after[j1:j2]))
-    return [(op, " ".join(t.splitlines()) if "\n" in t or "\r" in t else t) for op, t in out]
+            out.append(("+", "".join(y[j1:j2])))
+    return [(op, " ".join(t.splitlines()) if "\n" in t or "\r" in t else t) for op, t in out if t]
 
 
 def before_after(text: str, s: Suggestion) -> tuple[str, str]:
