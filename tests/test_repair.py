@@ -88,7 +88,9 @@ def test_missing_space_after_a_full_stop(fake) -> None:
 
 @pytest.mark.parametrize(("text", "glued", "expected"), [
     ("Officials said theGovernment would build more flats in the city next year.", "theGovernment",
-     {"the Government", "the government", "the. Government"}),
+     {"the Government"}),  # the case of a word that is not a function word stays; 'the' ends no sentence
+    ("The leader spoke in Qom and saidIn particular he criticised the sanctions.", "saidIn",
+     {"said In", "said. In", "said in"}),
     ("The drama aired on JTBCSchlager night and drew record ratings.", "JTBCSchlager", {"JTBC Schlager"}),
     ("Moscow, May 10The heads of five regions of Russia resigned on Friday.", "10The",
      {"10 The", "10. The", "10 the"}),
@@ -215,8 +217,6 @@ def test_scores_are_the_log_prob_gain_of_the_repaired_sentence(pipeline) -> None
     (FUSED_INTRO, "fused-sentence", "development, the people"),
     ("Prices\nConsumer prices rose sharply in the capital in MarchThe central bank said it would act soon.",
      "glued-words", "in March. The central bank"),
-    ("Flats\nOfficials said theGovernment would build more flats in the city next year.", "glued-words",
-     "said the government would"),
     (LOOP, "repetition-loop", "financial products, and found"),
 ])
 def test_the_model_ranks_first_what_an_editor_would_write(pipeline, text: str, code: str, expected: str) -> None:

@@ -1,16 +1,10 @@
 """The candidate repairs of findings, and their ranking by the language model.
 
-Much machine-translation and scraping damage has a mechanical fix: a lost sentence boundary ("development The"
--> "development. The"), a missing space ("Seoul.The"), glued words ("JTBCSchlager"), a doubled word or a repeated
-phrase (drop the copy), a repetition loop (keep the first occurrence), mojibake and stray HTML entities (the
-decoded text), a name spelled two ways (the article's majority spelling). Calques get the fluent wording of
-``data/rules/calques.tsv``.
-
-:func:`plan` writes the candidate repairs of an article's findings from its text, each with the sentence the
-language model compares them on. The pipeline scores every candidate like a
-sentence, with the same scorer, context, batches and cache (:meth:`mtqa.pipeline.Pipeline.repair_step`), and
-:func:`attach` ranks them by the gain in log-probability of the repaired sentence over the sentence as it stands.
-Thresholds and the codes ``mtqa fix`` applies: ``data/repair.json``.
+:func:`plan` writes the candidate repairs of an article's findings from its text (one maker per finding code,
+:data:`MAKERS`), each with the sentence the language model compares them on. The pipeline scores every candidate
+like a sentence, with the same scorer, context, batches and cache (:meth:`mtqa.pipeline.Pipeline.repair_step`),
+and :func:`attach` ranks them by the gain in log-probability of the repaired sentence over the sentence as it
+stands. Thresholds, word lists and the codes ``mtqa fix`` applies: ``data/repair.json``.
 """
 
 from __future__ import annotations
@@ -52,7 +46,6 @@ def fix_codes() -> frozenset[str]:
 Candidate = tuple[int, int, str]  # (start, end, replacement) on the article text
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019.\-][^\W_]+)*")  # as the repetition rules count words
-_TOKEN = re.compile(r"\S+")
 
 
 def _words(text: str, seg: Segment) -> list[re.Match[str]]:
@@ -82,10 +75,16 @@ def _fused(text: str, f: Finding, seg: Segment) -> list[Candidate]:
     if m is None:
         return []
     left, word = m.groups()
-    joins = [(". ", word), (" ", word.lower())]
+    joins = [(". ", word), (" ", word.lower())] if _may_end(left) else [(" ", word.lower())]
     if _introductory(text, seg, f.start):
         joins.insert(1, (", ", word.lower()))
     return [(f.start, f.end, f"{left}{sep}{w}") for sep, w in joins]
+
+
+def _may_end(left: str) -> bool:
+    """A sentence may end with the last word of ``left`` (not with 'the', 'of', 'that' ...)."""
+    words = re.findall(r"[^\W\d_]+", left.lower())
+    return not words or words[-1] not in _data()["not_sentence_end"]
 
 
 _STARTERS = sorted((w for w in rules.FUNCTION_WORDS if w[0].isupper() and w[1:].islower()), key=len, reverse=True)
@@ -95,18 +94,15 @@ _GLUE_STARTER = re.compile(rf"(?<=[A-Za-z0-9])(?=(?:{'|'.join(_STARTERS)})(?![a-
 _GLUE_CASE = re.compile(r"(?<=[a-z]{2})(?=[A-Z][a-z])")  # the|Government, said|In
 
 
-def _glue_end(text: str, f: Finding, seg: Segment) -> int:
-    """Where the glued text ends: the finding's end, or past the sentence when the segmenter split the glue
-    ('Seoul.' | 'The problem'): the word the sentence runs on into."""
-    if f.end == seg.end and f.end < len(text) and not text[f.end].isspace():
-        return _TOKEN.match(text, f.end).end()
-    return f.end
-
-
 def _glued(text: str, f: Finding, seg: Segment) -> list[Candidate]:
-    """A space where the glue is; where a sentence may have ended there, a full stop or a lower-case word too
-    ('saidIn particular' -> 'said. In particular' / 'said In particular' / 'said in particular')."""
-    glued = text[f.start:_glue_end(text, f, seg)]
+    """A space where the glue is; where a sentence may have ended there, a full stop too, and a function word in
+    lower case ('saidIn particular' -> 'said. In particular' / 'said In particular' / 'said in particular'). The
+    case of other words is left as written: 'formulateShenzhen' is 'formulate Shenzhen'. When the
+    segmenter already split the glue ('Seoul.' | 'The problem', 'climb.' | '"It is'), the finding ends the
+    sentence and the space goes where the segmenter put the boundary."""
+    glued = text[f.start:f.end]
+    if f.end == seg.end and f.end < len(text) and not text[f.end].isspace():
+        return [(f.start, f.end, glued + " ")]
     out: list[str] = []
     if m := _GLUE_PUNCT.search(glued):
         out.append(f"{glued[:m.end()]} {glued[m.end():]}")
@@ -116,12 +112,12 @@ def _glued(text: str, f: Finding, seg: Segment) -> list[Candidate]:
         out.append(f"{glued[:m.end()]} {glued[m.end():]}")
     elif m := (_GLUE_STARTER.search(glued) or _GLUE_CASE.search(glued)):
         left, right = glued[:m.start()], glued[m.start():]
-        out += [f"{left} {right}", f"{left}. {right}"]
-        if right[:2] != right[:2].upper():  # not an acronym: 'saidIn' -> 'said in'
+        out.append(f"{left} {right}")
+        if _may_end(left):
+            out.append(f"{left}. {right}")
+        if re.match(r"[^\W\d_]+", right).group().lower() in rules.STOPWORDS:  # 'saidIn' -> 'said in'
             out.append(f"{left} {right[0].lower()}{right[1:]}")
-    # the suggestion stays inside the finding: the glued word of the next sentence is not rewritten
-    tail = len(glued) - (f.end - f.start)
-    return [(f.start, f.end, r[: len(r) - tail]) for r in out if r[len(r) - tail:] == glued[len(glued) - tail:]]
+    return [(f.start, f.end, r) for r in out]
 
 
 def _doubled(text: str, f: Finding, seg: Segment) -> list[Candidate]:
@@ -148,39 +144,50 @@ def _repeated(text: str, f: Finding, seg: Segment) -> list[Candidate]:
 
 
 def _loop(text: str, f: Finding, seg: Segment) -> list[Candidate]:
-    """Keep the first occurrence of a looping phrase: the finding runs from the second copy to the end of the
-    last, so drop it with the separator before it (and a connective such as 'and' that ends the first copy)."""
+    """Keep the first occurrence of a looping phrase. The copies repeat with a period (the words from one copy to
+    the next, separators included); the loop is aligned to where its first copy really starts ('the Islamic
+    Republic has faced, Islamic Republic has faced, ...' loops on 'Islamic Republic has faced', though the rule
+    may report it from 'Republic'), and everything after the first copy that repeats it, the last copy possibly
+    cut short, is dropped with the separator before it; also without the connectives ('and', 'the') that end the
+    first copy."""
     words = _words(text, seg)
-    i = _word_at(words, f.start)
-    if not i:
-        return []
-    out = [(words[i - 1].end(), f.end, "")]
     keys = [m.group().lower() for m in words]
+    i = _word_at(words, f.start)
     n = rules.REPEATED_PHRASE_MIN_WORDS
-    first = next((j for j in range(i - n, -1, -1) if keys[j:j + n] == keys[i:i + n]), None)
-    if first is not None:
-        k = i - 1
-        while k >= first + n and keys[k] in rules.STOPWORDS:
-            k -= 1
-        if k < i - 1:
-            out.append((words[k].end(), f.end, ""))
+    j = next((j for j in range(i - n, -1, -1) if keys[j:j + n] == keys[i:i + n]), None) if i else None
+    if j is None:
+        return []
+    period = i - j
+    while j > 0 and keys[j - 1] == keys[j - 1 + period]:
+        j -= 1
+    end = j + period
+    while end < len(keys) and keys[end] == keys[end - period]:
+        end += 1
+    last = j + period - 1  # the first copy's last word
+    out = [(words[last].end(), words[end - 1].end(), "")]
+    k = last
+    while k > j and keys[k] in rules.STOPWORDS:
+        k -= 1
+    if k < last:
+        out.append((words[k].end(), words[end - 1].end(), ""))
     return out
 
 
-_FTFY_CONFIG = None
+@cache
+def _ftfy_config():
+    from ftfy import TextFixerConfig
+
+    return TextFixerConfig(
+        unescape_html=False, remove_terminal_escapes=False, fix_latin_ligatures=False, fix_character_width=False,
+        uncurl_quotes=False, fix_line_breaks=False, fix_surrogates=False, remove_control_chars=False,
+        normalization=None, explain=False)
 
 
 def _ftfy(s: str) -> str:
     """ftfy's encoding repair only: curly quotes, widths, ligatures and line breaks stay as written."""
-    global _FTFY_CONFIG
-    from ftfy import TextFixerConfig, fix_text
+    from ftfy import fix_text
 
-    if _FTFY_CONFIG is None:
-        _FTFY_CONFIG = TextFixerConfig(
-            unescape_html=False, remove_terminal_escapes=False, fix_latin_ligatures=False,
-            fix_character_width=False, uncurl_quotes=False, fix_line_breaks=False, fix_surrogates=False,
-            remove_control_chars=False, normalization=None, explain=False)
-    return fix_text(s, _FTFY_CONFIG)
+    return fix_text(s, _ftfy_config())
 
 
 _ESCAPE = re.compile(r"(?:\\u[0-9a-fA-F]{4}|\\U[0-9a-fA-F]{8})+")
