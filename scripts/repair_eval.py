@@ -36,8 +36,16 @@ from mtqa.run import score_articles
 from mtqa.settings import Settings
 from mtqa.types import Article
 
-KINDS = ("fused-sentence", "glued-words:space", "glued-words:name", "doubled-word", "repeated-phrase",
-         "repetition-loop", "mojibake", "stray-entity")
+KINDS = (
+    "fused-sentence",
+    "glued-words:space",
+    "glued-words:name",
+    "doubled-word",
+    "repeated-phrase",
+    "repetition-loop",
+    "mojibake",
+    "stray-entity",
+)
 _STARTERS = tuple(w for w in rules.FUNCTION_WORDS if w[0].isupper())
 
 
@@ -55,28 +63,36 @@ def damage(text: str, following: str, kind: str, rng: random.Random) -> tuple[st
             return None
         return text + following, text + " " + following, len(text)
     if kind == "glued-words:name":
-        spots = [m for m, n in zip(words, words[1:], strict=False)
-                 if re.fullmatch(r"[a-z]{2,}", m.group()) and re.fullmatch(r"[A-Z][a-z]{2,}", n.group())]
+        spots = [
+            m
+            for m, n in zip(words, words[1:], strict=False)
+            if re.fullmatch(r"[a-z]{2,}", m.group()) and re.fullmatch(r"[A-Z][a-z]{2,}", n.group())
+        ]
         if not spots:
             return None
         m = rng.choice(spots)
-        return text[:m.end()] + text[m.end() + 1:], text, m.end()
+        return text[: m.end()] + text[m.end() + 1 :], text, m.end()
     if kind == "doubled-word":
-        spots = [m for m in words[1:-1] if re.fullmatch(r"[a-z]{3,}", m.group())
-                 and m.group() not in rules.DOUBLED_WORD_ALLOW]
+        spots = [
+            m
+            for m in words[1:-1]
+            if re.fullmatch(r"[a-z]{3,}", m.group()) and m.group() not in rules.DOUBLED_WORD_ALLOW
+        ]
         if not spots:
             return None
         m = rng.choice(spots)
-        return text[:m.end()] + " " + m.group() + text[m.end():], text, m.end()
+        return text[: m.end()] + " " + m.group() + text[m.end() :], text, m.end()
     if kind in ("repeated-phrase", "repetition-loop"):
         for _ in range(10):
             if len(words) < 8:
                 return None
             i = rng.randrange(1, len(words) - 4)
             k = rng.choice([3, 4])
-            phrase = text[words[i].start():words[i + k - 1].end()]
-            if not re.fullmatch(r"[A-Za-z' ]+", phrase) or sum(w.lower() not in rules.STOPWORDS for w in
-                                                                 phrase.split()) < 2:
+            phrase = text[words[i].start() : words[i + k - 1].end()]
+            if (
+                not re.fullmatch(r"[A-Za-z' ]+", phrase)
+                or sum(w.lower() not in rules.STOPWORDS for w in phrase.split()) < 2
+            ):
                 continue
             copies = 1 if kind == "repeated-phrase" else 2
             end = words[i + k - 1].end()
@@ -86,13 +102,17 @@ def damage(text: str, following: str, kind: str, rng: random.Random) -> tuple[st
         m = re.search(r"[a-z]'[a-z]", text)
         if not m:
             return None
-        fixed = text[:m.start() + 1] + "\u2019" + text[m.start() + 2:]
-        return fixed[:m.start() + 1] + "\u2019".encode().decode("cp1252") + fixed[m.start() + 2:], fixed, m.start() + 1
+        fixed = text[: m.start() + 1] + "\u2019" + text[m.start() + 2 :]
+        return (
+            fixed[: m.start() + 1] + "\u2019".encode().decode("cp1252") + fixed[m.start() + 2 :],
+            fixed,
+            m.start() + 1,
+        )
     if kind == "stray-entity":
         i = text.find('"')
         if i < 0:
             return None
-        return text[:i] + "&quot;" + text[i + 1:], text, i
+        return text[:i] + "&quot;" + text[i + 1 :], text, i
     raise ValueError(kind)
 
 
@@ -114,8 +134,10 @@ def synthetic(bench: Path, per_kind: int, settings: Settings, kinds: list[str], 
             if n >= per_kind:
                 break
     pipe = Pipeline(settings)
-    articles = [Article(id=f"{k}-{i}", text=d, input="synthetic", title="Synthetic damage")
-                for i, (k, d, _, _) in enumerate(cases)]
+    articles = [
+        Article(id=f"{k}-{i}", text=d, input="synthetic", title="Synthetic damage")
+        for i, (k, d, _, _) in enumerate(cases)
+    ]
     results = score_articles(articles, pipeline=pipe)
     table: dict[str, Counter] = {k: Counter() for k in kinds}
     for (kind, _damaged, expected, at), r in zip(cases, results, strict=True):
@@ -139,8 +161,10 @@ def synthetic(bench: Path, per_kind: int, settings: Settings, kinds: list[str], 
             row["fix applies"] += 1
             row["fix right"] += top == expected
     cols = ["cases", "found", "suggested", "top right", "fix applies", "fix right"]
-    print(f"Synthetic damage on fluent MQM dev segments (seed 0, up to {per_kind} per kind); fix thresholds: "
-          f"min gain {settings.fix_min_gain}, min margin {settings.fix_min_margin}\n")
+    print(
+        f"Synthetic damage on fluent MQM dev segments (seed 0, up to {per_kind} per kind); fix thresholds: "
+        f"min gain {settings.fix_min_gain}, min margin {settings.fix_min_margin}\n"
+    )
     print("| kind | " + " | ".join(cols) + " | top right / suggested | fix right / fix applies |")
     print("|---|" + "---|" * (len(cols) + 2))
     total = Counter()
@@ -151,8 +175,10 @@ def synthetic(bench: Path, per_kind: int, settings: Settings, kinds: list[str], 
 
 
 def _row(name: str, row: Counter, cols: list[str]) -> None:
-    print(f"| {name} | " + " | ".join(str(row[c]) for c in cols) + f" | {_share(row['top right'], row['suggested'])} "
-          f"| {_share(row['fix right'], row['fix applies'])} |")
+    print(
+        f"| {name} | " + " | ".join(str(row[c]) for c in cols) + f" | {_share(row['top right'], row['suggested'])} "
+        f"| {_share(row['fix right'], row['fix applies'])} |"
+    )
 
 
 def _share(a: int, b: int) -> str:
@@ -170,21 +196,26 @@ def realworld(bench: Path, settings: Settings) -> None:
         for f in found:
             if f.code not in repair.MAKERS and f.code != "inconsistent-name":
                 continue
-            span = r.text[f.start:f.end] if hasattr(f, "start") else f.message
+            span = r.text[f.start : f.end] if hasattr(f, "start") else f.message
             if not f.suggestions:
                 print(f"| {r.id} | {f.code} | {span!r} | (none) | | | |")
                 continue
             top = f.suggestions[0]
             before, after = repair.before_after(r.text, top)
-            margin = (f"{top.score - f.suggestions[1].score:.2f}" if len(f.suggestions) > 1
-                      and None not in (top.score, f.suggestions[1].score) else "")
+            margin = (
+                f"{top.score - f.suggestions[1].score:.2f}"
+                if len(f.suggestions) > 1 and None not in (top.score, f.suggestions[1].score)
+                else ""
+            )
             if hasattr(f, "start"):
                 applies = f.code in codes and clears(f, settings.fix_min_gain, settings.fix_min_margin)
             else:  # an article finding's places go in together, when their summed gain clears min_gain
                 scores = [s.score for s in f.suggestions]
                 applies = None not in scores and sum(scores) >= settings.fix_min_gain
-            print(f"| {r.id} | {f.code} | {span!r} | {before!r} -> {after!r} | {top.score} | {margin} | "
-                  f"{'yes' if applies else 'no'} |")
+            print(
+                f"| {r.id} | {f.code} | {span!r} | {before!r} -> {after!r} | {top.score} | {margin} | "
+                f"{'yes' if applies else 'no'} |"
+            )
 
 
 def main() -> int:

@@ -15,5 +15,16 @@ model prefers the repaired sentence (:meth:`mtqa.pipeline.Pipeline.repair_step`)
 from mtqa.repair.candidates import MAKERS, Job, attach, contexts_of, fix_codes, plan, signature
 from mtqa.repair.view import before_after, diff_pieces, n_suggestions, top_suggestion
 
-__all__ = ["MAKERS", "Job", "attach", "before_after", "contexts_of", "diff_pieces", "fix_codes", "n_suggestions",
-           "plan", "signature", "top_suggestion"]
+__all__ = [
+    "MAKERS",
+    "Job",
+    "attach",
+    "before_after",
+    "contexts_of",
+    "diff_pieces",
+    "fix_codes",
+    "n_suggestions",
+    "plan",
+    "signature",
+    "top_suggestion",
+]

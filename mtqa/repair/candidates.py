@@ -71,7 +71,7 @@ def _fused(text: str, f: Finding, seg: Segment) -> list[Candidate]:
     """'development The' -> 'development. The' (a lost full stop) or 'development the' (a capital too many); after
     an introductory clause also 'development, the' ('in order to safeguard its rights and development, the people
     ...')."""
-    m = re.fullmatch(r"(.*\S)\s+(\S+)", text[f.start:f.end], re.DOTALL)
+    m = re.fullmatch(r"(.*\S)\s+(\S+)", text[f.start : f.end], re.DOTALL)
     if m is None:
         return []
     left, word = m.groups()
@@ -100,18 +100,18 @@ def _glued(text: str, f: Finding, seg: Segment) -> list[Candidate]:
     case of other words is left as written: 'formulateShenzhen' is 'formulate Shenzhen'. When the
     segmenter already split the glue ('Seoul.' | 'The problem', 'climb.' | '"It is'), the finding ends the
     sentence and the space goes where the segmenter put the boundary."""
-    glued = text[f.start:f.end]
+    glued = text[f.start : f.end]
     if f.end == seg.end and f.end < len(text) and not text[f.end].isspace():
         return [(f.start, f.end, glued + " ")]
     out: list[str] = []
     if m := _GLUE_PUNCT.search(glued):
-        out.append(f"{glued[:m.end()]} {glued[m.end():]}")
+        out.append(f"{glued[: m.end()]} {glued[m.end() :]}")
         if m.group(1):  # 'cases).,The': the comma is a stray
-            out.append(f"{glued[:m.start(1)]} {glued[m.end():]}")
+            out.append(f"{glued[: m.start(1)]} {glued[m.end() :]}")
     elif m := _GLUE_ACRONYM.search(glued):
-        out.append(f"{glued[:m.end()]} {glued[m.end():]}")
+        out.append(f"{glued[: m.end()]} {glued[m.end() :]}")
     elif m := (_GLUE_STARTER.search(glued) or _GLUE_CASE.search(glued)):
-        left, right = glued[:m.start()], glued[m.start():]
+        left, right = glued[: m.start()], glued[m.start() :]
         out.append(f"{left} {right}")
         if _may_end(left):
             out.append(f"{left}. {right}")
@@ -122,7 +122,7 @@ def _glued(text: str, f: Finding, seg: Segment) -> list[Candidate]:
 
 def _doubled(text: str, f: Finding, seg: Segment) -> list[Candidate]:
     """'the the' -> 'the', 'capacity, capacity' -> 'capacity', 'unswervingly and unswervingly' -> 'unswervingly'."""
-    m = re.match(r"[^\W\d_]+", text[f.start:f.end])
+    m = re.match(r"[^\W\d_]+", text[f.start : f.end])
     return [(f.start, f.end, m.group())] if m else []
 
 
@@ -136,7 +136,7 @@ def _repeated(text: str, f: Finding, seg: Segment) -> list[Candidate]:
         return []
     n = sum(1 for m in words[i:] if m.end() <= f.end)
     keys = [m.group().lower() for m in words]
-    firsts = [j for j in range(i - n + 1) if keys[j:j + n] == keys[i:i + n]]
+    firsts = [j for j in range(i - n + 1) if keys[j : j + n] == keys[i : i + n]]
     if not firsts or i - (firsts[-1] + n) > int(_data()["repeated_phrase_max_gap_words"]):
         return []
     j = firsts[-1]
@@ -154,7 +154,7 @@ def _loop(text: str, f: Finding, seg: Segment) -> list[Candidate]:
     keys = [m.group().lower() for m in words]
     i = _word_at(words, f.start)
     n = rules.REPEATED_PHRASE_MIN_WORDS
-    j = next((j for j in range(i - n, -1, -1) if keys[j:j + n] == keys[i:i + n]), None) if i else None
+    j = next((j for j in range(i - n, -1, -1) if keys[j : j + n] == keys[i : i + n]), None) if i else None
     if j is None:
         return []
     period = i - j
@@ -178,9 +178,17 @@ def _ftfy_config():
     from ftfy import TextFixerConfig
 
     return TextFixerConfig(
-        unescape_html=False, remove_terminal_escapes=False, fix_latin_ligatures=False, fix_character_width=False,
-        uncurl_quotes=False, fix_line_breaks=False, fix_surrogates=False, remove_control_chars=False,
-        normalization=None, explain=False)
+        unescape_html=False,
+        remove_terminal_escapes=False,
+        fix_latin_ligatures=False,
+        fix_character_width=False,
+        uncurl_quotes=False,
+        fix_line_breaks=False,
+        fix_surrogates=False,
+        remove_control_chars=False,
+        normalization=None,
+        explain=False,
+    )
 
 
 def _ftfy(s: str) -> str:
@@ -195,16 +203,19 @@ _ESCAPE = re.compile(r"(?:\\u[0-9a-fA-F]{4}|\\U[0-9a-fA-F]{8})+")
 
 def _unescape(s: str) -> str:
     """Literal '\\u00e9' escapes as the characters they name (surrogate pairs joined)."""
+
     def one(m: re.Match[str]) -> str:
         decoded = codecs.decode(m.group(), "unicode_escape")
         return decoded.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
     return _ESCAPE.sub(one, s)
 
 
 def _around_space(text: str, start: int, end: int, replacement: str) -> Candidate:
     """A replacement that is only white space, beside white space, deletes instead of doubling the space."""
-    if replacement.strip() == "" and ((start > 0 and text[start - 1].isspace()) or
-                                      (end < len(text) and text[end].isspace())):
+    if replacement.strip() == "" and (
+        (start > 0 and text[start - 1].isspace()) or (end < len(text) and text[end].isspace())
+    ):
         return (start, end, "")
     return (start, end, replacement)
 
@@ -212,7 +223,7 @@ def _around_space(text: str, start: int, end: int, replacement: str) -> Candidat
 def _mojibake(text: str, f: Finding, seg: Segment) -> list[Candidate]:
     """The decoded text: ftfy for UTF-8 read as cp1252 or latin-1, literal escapes decoded; a lone 'Â' (the
     first byte of a no-break space) deleted; U+FFFD is lost for good and gets no suggestion."""
-    span = text[f.start:f.end]
+    span = text[f.start : f.end]
     fixed = _ftfy(_unescape(span)).replace("\xa0", " ").replace("\ufeff", "")
     if fixed == span:
         if set(span) == {"\u00c2"}:
@@ -226,7 +237,7 @@ def _mojibake(text: str, f: Finding, seg: Segment) -> list[Candidate]:
 
 def _entity(text: str, f: Finding, seg: Segment) -> list[Candidate]:
     """'&amp;' -> '&', '&#8217;' -> '’', '&nbsp;' -> a space (nothing beside another space)."""
-    span = text[f.start:f.end]
+    span = text[f.start : f.end]
     decoded = html.unescape(span).replace("\xa0", " ")
     return [] if decoded == span else [_around_space(text, f.start, f.end, decoded)]
 
@@ -240,7 +251,7 @@ _CALQUES = {_calque_key(c.phrase): c for c in rules.CALQUES}
 
 def _calque(text: str, f: Finding, seg: Segment) -> list[Candidate]:
     """The fluent alternatives listed for the calque (``calques.tsv``), capitalised like the phrase."""
-    span = text[f.start:f.end]
+    span = text[f.start : f.end]
     row = _CALQUES.get(_calque_key(span))
     if row is None:
         return []
@@ -253,8 +264,14 @@ def _calque(text: str, f: Finding, seg: Segment) -> list[Candidate]:
 
 
 MAKERS: dict[str, Callable[[str, Finding, Segment], list[Candidate]]] = {
-    "fused-sentence": _fused, "glued-words": _glued, "doubled-word": _doubled, "repeated-phrase": _repeated,
-    "repetition-loop": _loop, "mojibake": _mojibake, "stray-entity": _entity, "calque": _calque,
+    "fused-sentence": _fused,
+    "glued-words": _glued,
+    "doubled-word": _doubled,
+    "repeated-phrase": _repeated,
+    "repetition-loop": _loop,
+    "mojibake": _mojibake,
+    "stray-entity": _entity,
+    "calque": _calque,
 }
 NAME_CODE = "inconsistent-name"
 

@@ -82,7 +82,7 @@ def apply(text: str, edits: Iterable[Edit | Suggestion]) -> str:
     for e in sorted(edits, key=lambda e: (e.start, e.end)):
         if e.start < pos:
             raise ValueError(f"overlapping edits at {e.start}")
-        out += [text[pos:e.start], e.replacement]
+        out += [text[pos : e.start], e.replacement]
         pos = e.end
     return "".join([*out, text[pos:]])
 
@@ -95,8 +95,9 @@ def segment_of(result: ArticleResult, offset: int) -> Segment | None:
 ScoreUnits = Callable[[list[str], list[str]], list[float | None]]
 
 
-def fix_plan(result: ArticleResult, min_gain: float, min_margin: float, score_units: ScoreUnits,
-             contexts: dict[int, str]) -> list[Edit]:
+def fix_plan(
+    result: ArticleResult, min_gain: float, min_margin: float, score_units: ScoreUnits, contexts: dict[int, str]
+) -> list[Edit]:
     """The edits ``mtqa fix`` applies to one article: suggestions that :func:`clears` lets through, without
     overlaps; then every sentence that gets more than one edit is scored again with all of them applied, and
     the weakest group is dropped until every such sentence still gains ``min_gain`` over the original, so a
@@ -119,8 +120,11 @@ def fix_plan(result: ArticleResult, min_gain: float, min_margin: float, score_un
             texts += [result.text[a:b], apply(result.text[:b], es)[a:]]
             ctxs += [contexts.get(seg.index, "")] * 2
         lps = score_units(texts, ctxs)
-        weak = [es for k, (_, es) in enumerate(shared)
-                if lps[2 * k] is None or lps[2 * k + 1] is None or lps[2 * k + 1] - lps[2 * k] < min_gain]
+        weak = [
+            es
+            for k, (_, es) in enumerate(shared)
+            if lps[2 * k] is None or lps[2 * k + 1] is None or lps[2 * k + 1] - lps[2 * k] < min_gain
+        ]
         if not weak:
             return edits
         worst = min((e for es in weak for e in es), key=lambda e: e.score).group
@@ -178,8 +182,17 @@ class FixWriter:
         self.repairs_applied += len(edits)
         left = _n_places(result) - len(edits)
         self.suggestions_left += left
-        row["applied"] = [{"code": e.code, "start": e.start, "end": e.end, "before": result.text[e.start:e.end],
-                           "after": e.replacement, "score": e.score} for e in edits]
+        row["applied"] = [
+            {
+                "code": e.code,
+                "start": e.start,
+                "end": e.end,
+                "before": result.text[e.start : e.end],
+                "after": e.replacement,
+                "score": e.score,
+            }
+            for e in edits
+        ]
         row["not_applied"] = left
         if self.out is None:
             if diff and self.stdout is not None:
@@ -206,5 +219,6 @@ def _n_places(result: ArticleResult) -> int:
     """Repairs the report proposes that ``mtqa fix`` could apply: the top suggestion of each sentence finding of
     a fix code, and each place of an article finding of one."""
     codes = fix_codes()
-    return (sum(1 for s in result.segments for f in s.findings if f.suggestions and f.code in codes)
-            + sum(len(f.suggestions) for f in result.article_findings if f.code in codes))
+    return sum(1 for s in result.segments for f in s.findings if f.suggestions and f.code in codes) + sum(
+        len(f.suggestions) for f in result.article_findings if f.code in codes
+    )

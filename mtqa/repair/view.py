@@ -16,8 +16,9 @@ def top_suggestion(finding: Finding | ArticleFinding) -> Suggestion | None:
 def n_suggestions(result: ArticleResult) -> int:
     """How many repairs a report proposes: one per sentence finding with suggestions (its best), and one per
     place of an article finding."""
-    return (sum(1 for s in result.segments for f in s.findings if f.suggestions)
-            + sum(len(f.suggestions) for f in result.article_findings))
+    return sum(1 for s in result.segments for f in s.findings if f.suggestions) + sum(
+        len(f.suggestions) for f in result.article_findings
+    )
 
 
 _TOKENS = re.compile(r"\w+|\s+|[^\w\s]")  # the diff works on words, spaces and single symbols
@@ -39,7 +40,7 @@ def diff_pieces(text: str, s: Suggestion) -> list[tuple[str, str]]:
     if b == s.end and (m := _NEXT_WORD.match(text, b)):
         b = m.end()
     before = text[a:b]
-    after = text[a:s.start] + s.replacement + text[s.end:b]
+    after = text[a : s.start] + s.replacement + text[s.end : b]
     x, y = _TOKENS.findall(before), _TOKENS.findall(after)
     ops = difflib.SequenceMatcher(None, x, y, autojunk=False).get_opcodes()
     changed = [o for o in ops if o[0] != "equal"]
@@ -62,5 +63,3 @@ def before_after(text: str, s: Suggestion) -> tuple[str, str]:
     """The same widened stretch as :func:`diff_pieces`, as it stands and repaired."""
     pieces = diff_pieces(text, s)
     return ("".join(t for op, t in pieces if op != "+"), "".join(t for op, t in pieces if op != "-"))
-
-
