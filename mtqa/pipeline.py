@@ -15,7 +15,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from mtqa import codes, features, langid, policy, reference, rules, segment
+from mtqa import codes, features, langid, policy, reference, repair, rules, segment
 from mtqa.calibrate import Calibration, load_calibration
 from mtqa.features import lm_features
 from mtqa.lm import ScoreCache, Scorer, get_scorer
@@ -80,13 +80,15 @@ class Pipeline:
             self._signature = "|".join([
                 f"mtqa:{__version__}", segment.signature(), rules.signature(), langid.signature(),
                 self.lm_signature, features.signature(), self.calibration.signature, reference.signature(),
-                codes.signature(), policy.signature(self.settings), report.signature()])
+                codes.signature(), policy.signature(self.settings), report.signature(), repair.signature()])
         return self._signature
 
     # -- steps -------------------------------------------------------------------------------
-    def lm_step(self, sentences: list[str], contexts: list[str] | None = None) -> list[dict]:
+    def lm_step(self, sentences: list[str], contexts: list[str] | None = None, *, tally: str = "sentences"
+                ) -> list[dict]:
         """LM features for each sentence (offsets relative to it), each conditioned on its context (the
-        sentence before it in the article); each unique (context, sentence) pair is scored once."""
+        sentence before it in the article); each unique (context, sentence) pair is scored once. ``tally``
+        names what is counted (``repair``: candidate repairs, kept apart from the article's sentences)."""
         keys = [(context_key(c, self.settings.context_tokens), squash(uncapitalised(t)))
                 for c, t in zip(contexts or [""] * len(sentences), sentences, strict=True)]
         todo = sorted(set(keys) - self._memo.keys())
@@ -100,9 +102,9 @@ class Pipeline:
             scores.update(zip(missing, fresh, strict=True))
             if self.cache:
                 self.cache.put_many({f"{c}\x1f{t}": v for (c, t), v in zip(missing, fresh, strict=True)})
-        self.stats.add("sentences_lm_scored", len(missing))
-        self.stats.add("sentences_cache_hits", len(todo) - len(missing))
-        self.stats.add("sentences_reused", len(sentences) - len(todo))
+        self.stats.add(f"{tally}_lm_scored", len(missing))
+        self.stats.add(f"{tally}_cache_hits", len(todo) - len(missing))
+        self.stats.add(f"{tally}_reused", len(sentences) - len(todo))
         if len(self._memo) > MEMO_LIMIT:
             self._memo.clear()
         for key in todo:
@@ -183,6 +185,25 @@ class Pipeline:
             seg.score = round(p, 4)
             seg.flagged = policy.flags(seg, self.settings)
             self.stats.add("sentences_flagged", int(seg.flagged))
+
+    def repair_step(self, results: list[ArticleResult]) -> None:
+        """Suggested repairs (:mod:`mtqa.repair`) for the findings of a chunk's articles: every candidate is
+        scored like the sentence it repairs (same context, scorer, cache and batches, all in one call) and ranked
+        by its log-probability gain. Never changes a score, a flag or a verdict."""
+        jobs, texts, contexts = [], [], []
+        for res in results:
+            try:
+                found = repair.plan(res, sentence_contexts(res))
+            except Exception:  # a repair that cannot be planned must not cost the article its report
+                self.stats.add("repair_errors")
+                continue
+            for job in found:
+                unit = job.texts(res.text)
+                texts += unit
+                contexts += [job.context] * len(unit)
+            jobs += found
+        feats = self.lm_step(texts, contexts, tally="repair") if texts else []
+        self.stats.add("suggestions", repair.attach(jobs, [f.get("lm_sum_logprob") for f in feats]))
 
     def reference_step(self, result: ArticleResult, text: str) -> None:
         """Compare the article with its trusted reference (``Article.reference``): the aligned reference
@@ -272,7 +293,8 @@ class Pipeline:
                     self.stats.add(f"input_notes_{code}")
                 found = self.rules_step(item.text, res.segments, paragraph_of)
                 lang_found, to_score = self.language_step(res.segments)
-                title = [s for s in res.segments if s.kind == "title"] if not lang_found else []
+                title = [s for s in res.segments if s.kind == "title" and langid.title_language(s) is None
+                         ] if not lang_found else []
                 to_score = [*title, *to_score]
                 res.article_findings = [*notes, *lang_found, *([] if lang_found else found)]
                 pending.append((res, to_score, None if lang_found else item.reference))
@@ -286,6 +308,7 @@ class Pipeline:
         feats = iter(self.lm_step([seg.text for seg in units], contexts))
         for _, segs, _ in pending:
             self.calibrate_step(segs, [next(feats) for _ in segs])
+        self.repair_step([res for res, _, _ in pending])
         for res, _, ref in pending:
             if ref:
                 try:
@@ -332,6 +355,12 @@ def uncapitalised(text: str) -> str:
     lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
     first = next(i for i, c in enumerate(lowered) if c.isalpha())
     return lowered[:first] + text[first] + lowered[first + 1:]
+
+
+def sentence_contexts(result: ArticleResult) -> dict[int, str]:
+    """The text each body sentence is scored after (the sentence before it, or the title), by segment index."""
+    body = [s for s in result.segments if s.kind == "body"]
+    return dict(zip((s.index for s in body), _contexts(result, body), strict=True))
 
 
 def context_key(context: str | None, context_tokens: int) -> str:

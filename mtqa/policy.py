@@ -52,11 +52,12 @@ def counts(code: str, settings: Settings) -> bool:
 
 
 def flags(seg: Segment, settings: Settings) -> bool:
-    """Is this sentence flagged? Its probability reaches ``flag_threshold``, or a finding that flags by default,
-    of at least ``flag_severity`` and not ignored, marks damage in it."""
+    """Is this sentence flagged? Its probability reaches ``flag_threshold`` (a headline's ``title_threshold``),
+    or a finding that flags by default, of at least ``flag_severity`` and not ignored, marks damage in it."""
     if seg.kind == "boilerplate":
         return False
-    if seg.score is not None and seg.score >= settings.flag_threshold and counts(LM_CODE, settings):
+    threshold = settings.title_threshold if seg.kind == "title" else settings.flag_threshold
+    if seg.score is not None and seg.score >= threshold and counts(LM_CODE, settings):
         return True
     floor = rank(settings.flag_severity)
     return any(counts(f.code, settings) and _flags_by_default(f.code) and rank(f.severity) >= floor
@@ -80,13 +81,15 @@ def problems(result: ArticleResult, settings: Settings, level: str = "fail") -> 
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
     floor = rank(settings.fail_severity) if level == "fail" else rank("minor")
-    threshold = settings.fail_threshold if level == "fail" else min(settings.review_threshold,
-                                                                      settings.fail_threshold)
+    review = min(settings.review_threshold, settings.fail_threshold)
+    title_review = min(max(settings.review_threshold, settings.title_threshold), settings.fail_threshold)
     out: list[Problem] = []
     for seg in result.segments:
         hits = [f for f in seg.findings if counts(f.code, settings) and rank(f.severity) >= floor
                 and (level == "fail" or _flags_by_default(f.code))]
         out += [Problem(f.code, f.message, f.severity, seg, f.start, f.end) for f in hits]
+        # a headline's probability counts at review from title_threshold up (headlines read less fluently)
+        threshold = settings.fail_threshold if level == "fail" else title_review if seg.kind == "title" else review
         if seg.kind != "boilerplate" and seg.score is not None and seg.score >= threshold and not hits \
                 and counts(LM_CODE, settings):
             start, end = _break_or_sentence(seg)
@@ -128,5 +131,5 @@ def signature(settings: Settings) -> str:
     """The policy fields that change flags and verdicts in reports (the gate's own fields do not)."""
     s = settings
     ignored = ",".join(sorted(s.ignore_rules)) or "-"
-    return (f"flag:{s.flag_threshold}/{s.flag_severity}|review:{s.review_threshold}|"
+    return (f"flag:{s.flag_threshold}/{s.flag_severity}|title:{s.title_threshold}|review:{s.review_threshold}|"
             f"fail:{s.fail_threshold}/{s.fail_severity}|ignore:{ignored}")

@@ -129,7 +129,7 @@ def test_exact_copies_get_the_original_analysis_under_their_own_id(pipeline):
 
 def test_json_contract(demo_results):
     d = article_to_dict(demo_results[0])
-    assert d["schema"] == "mtqa.article/1"
+    assert d["schema"] == "mtqa.article/2"
     assert {"id", "title", "input", "status", "error", "score", "verdict", "segments", "article_findings",
             "reference"} <= set(d)
     seg = d["segments"][0]

@@ -72,3 +72,12 @@ def test_an_unregistered_code_counts_as_evidence():
     seg = _seg(1, "body", "The rivers rose.", 0.1)
     seg.findings.append(Finding("from-a-plugin", "something", "minor", seg.start, seg.end))
     assert policy.flags(seg, Settings())
+
+
+def test_a_headline_is_judged_from_its_own_threshold():
+    """Headlines read less fluently than prose: their probability flags and reviews from title_threshold up."""
+    between = _article(_seg(0, "title", "Flood talks", 0.6), _seg(1, "body", "The rivers rose.", 0.1))
+    assert not between.segments[0].flagged and between.verdict == "pass"
+    above = _article(_seg(0, "title", "Flood talks", 0.75), _seg(1, "body", "The rivers rose.", 0.1))
+    assert above.segments[0].flagged and above.verdict == "review"
+    assert Settings().title_threshold == 0.7

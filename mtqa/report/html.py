@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from mtqa.policy import flagging_codes
+from mtqa.repair import diff_pieces, top_suggestion
 from mtqa.report.contract import as_number
 from mtqa.report.display import (
     BANDS,
@@ -25,7 +26,7 @@ from mtqa.report.display import (
     sentence_reference,
 )
 from mtqa.text import truncate
-from mtqa.types import SEVERITY_RANK, ArticleResult, Segment
+from mtqa.types import SEVERITY_RANK, ArticleFinding, ArticleResult, Finding, Segment
 
 
 def flag_reasons(seg: Segment) -> list[str]:
@@ -45,6 +46,17 @@ class _Chunk:
     pieces: list[tuple[str, dict | None, int]] = field(default_factory=list)  # (text, mark or None, offset)
 
 
+def _fix(finding: Finding | ArticleFinding, text: str) -> dict | None:
+    """The finding's top suggestion as a visible diff: ``pieces`` are (op, text), op ``=``, ``-`` deleted or
+    ``+`` inserted, over the words around the repair; ``gain`` its log-probability gain, in words."""
+    top = top_suggestion(finding)
+    if top is None:
+        return None
+    gain = "" if top.score is None else f"language model: {top.score:+.1f} nats"
+    more = len(finding.suggestions) - 1 if isinstance(finding, ArticleFinding) else 0
+    return {"pieces": diff_pieces(text, top), "gain": gain, "more": more}
+
+
 def _popover(seg: Segment, text: str, score: float | None) -> dict:
     """What hovering or focusing a sentence shows: why it is tinted, in words that match its label."""
     unit = "Headline" if seg.kind == "title" else f"Sentence {seg.index}"
@@ -55,8 +67,8 @@ def _popover(seg: Segment, text: str, score: float | None) -> dict:
         if seg.flagged and reasons and not BANDS[band_index(score)].colour:
             words = "the language model alone would not flag it"  # flagged by a rule: say so, never 'unlikely'
         head.append(f"score {score:.3f} ({words})")
-    findings = [{"code": f.code, "severity": f.severity, "message": f.message, "span": text[f.start:f.end]}
-                for f in seg.findings]
+    findings = [{"code": f.code, "severity": f.severity, "message": f.message, "span": text[f.start:f.end],
+                 "fix": _fix(f, text)} for f in seg.findings]
     brk = _informative_break(seg)
     unexpected = None
     if brk is not None:
@@ -195,12 +207,15 @@ def _side_items(result: ArticleResult) -> list[dict]:
             what, span, severity = worst.code, result.text[worst.start:worst.end], worst.severity
         else:
             what, span, severity = "language model", result.text[brk[0]:brk[1]] if brk else "", ""
+        # the repair of the worst finding, else of the first finding that has one
+        fixable = sorted((f for f in s.findings if f.suggestions), key=lambda f: f is not worst)
         ref = sentence_reference(s.reference)
         items.append({
             "index": s.index, "score": fmt(score, 2) or "n/a", "what": what, "severity": severity,
             "span": truncate(span or s.text, 70), "more": len(s.findings) - 1 if worst else 0,
             "band": _tint(score, True),
             "chrf": ref["chrf"] if ref else "",
+            "fix": _fix(fixable[0], result.text) if fixable else None,
         })
     return items
 
@@ -221,6 +236,11 @@ def safe_url(url: str | None) -> str | None:
     return url if url and re.match(r"https?://[^\s\"'<>]+$", url, re.IGNORECASE) else None
 
 
+def _article_findings(result: ArticleResult) -> list[dict]:
+    return [{"code": f.code, "severity": f.severity, "message": f.message, "fix": _fix(f, result.text)}
+            for f in result.article_findings]
+
+
 def render_html(result: ArticleResult) -> str:
     """The editor's page for one article: self-contained, autoescaped, no script at all."""
     return ENV.get_template("article.html.j2").render(
@@ -230,6 +250,7 @@ def render_html(result: ArticleResult) -> str:
         verdict=(result.verdict if result.status == "ok" else None) or result.status,
         lines=_article_lines(result),
         side=_side_items(result),
+        article_findings=_article_findings(result),
         refrows=_reference_rows(result),
         reference=article_reference(result.reference),
         url_link=safe_url(result.url),
