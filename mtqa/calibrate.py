@@ -1,8 +1,11 @@
-"""Turn LM features and rule hits into a probability that a sentence is garbled.
+"""Turn a sentence's language-model features into a probability that it is garbled.
 
-A small, inspectable logistic regression: standardised features, one coefficient each, fitted on
-the dev split of the MQM benchmark only (``scripts/calibrate.py``) and shipped as
-``data/calibration.json`` so anyone can read which feature pushes a sentence towards "garbled".
+A small, inspectable logistic regression over five features: three of the sentence (its mean log-probability,
+SLOR, length) and the same two fluency figures over the article it sits in (the median of its body sentences),
+so a sentence is judged against its own article: machine-translated pages are disfluent throughout, native
+pages fluent throughout. Fitted on the real-world dev pages (``scripts/calibrate.py``: leave-one-case-out
+figures in its ``meta``) and shipped as ``data/calibration.json`` so anyone can read which feature pushes a
+sentence towards "garbled". Rule findings are not inputs: they flag sentences on their own (mtqa.policy).
 """
 
 from __future__ import annotations
@@ -10,44 +13,61 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mtqa import datafiles
 from mtqa.lm.models import shipped_calibration
-from mtqa.types import Finding
 
+#: Per sentence; the article's figures are the median of these over its body sentences.
+SENTENCE_FEATURES = ("lm_mean_logprob", "slor", "log_n_tokens")
+#: An article of n body sentences has figures (n * its median + PRIOR_WEIGHT * the training articles' mean) /
+#: (n + PRIOR_WEIGHT): a feed item of one or two sentences is not judged against itself alone.
+PRIOR_WEIGHT = 3
+ARTICLE_FEATURES = ("article_lm_mean_logprob", "article_slor")
 #: The model's inputs, in order. Changing this list means refitting (scripts/calibrate.py).
-FEATURES = (
-    "lm_mean_logprob",
-    "slor",
-    "lm_min_logprob",
-    "mean_entropy",
-    "max_surprisal_minus_entropy",
-    "window_score",
-    "max_word_excess",
-    "max_onset_excess",
-    "mean_word_excess",
-    "log_n_tokens",
-    "rule_major",
-    "rule_minor",
-)
+FEATURES = SENTENCE_FEATURES + ARTICLE_FEATURES
 
 
-def feature_vector(features: dict, findings: list[Finding]) -> list[float]:
-    """The calibration inputs of one sentence, from its LM features and rule findings."""
+def _sentence_values(features: Mapping) -> dict[str, float]:
     n = features.get("n_tokens", 0) or 0
-    values = {
-        "window_score": (features.get("window") or {}).get("score", 0.0),
-        "log_n_tokens": math.log1p(n),
-        "rule_major": float(sum(f.severity == "major" for f in findings)),
-        "rule_minor": float(sum(f.severity == "minor" for f in findings)),
-    }
-    out = []
-    for name in FEATURES:
-        v = values[name] if name in values else features.get(name, 0.0)
-        out.append(float(v) if v is not None and math.isfinite(float(v)) else 0.0)
-    return out
+    values = {"lm_mean_logprob": features.get("lm_mean_logprob"), "slor": features.get("slor"),
+              "log_n_tokens": math.log1p(n)}
+    return {k: float(v) if v is not None and math.isfinite(float(v)) else 0.0 for k, v in values.items()}
+
+
+def article_medians(body: Iterable[Mapping]) -> tuple[dict[str, float], int]:
+    """The median mean log-probability and SLOR of an article's scored body sentences, and how many there are."""
+    scored = [_sentence_values(f) for f in body if f.get("n_tokens")]
+    if not scored:
+        return {name: 0.0 for name in ARTICLE_FEATURES}, 0
+    return {"article_lm_mean_logprob": statistics.median(v["lm_mean_logprob"] for v in scored),
+            "article_slor": statistics.median(v["slor"] for v in scored)}, len(scored)
+
+
+def article_context(body: Iterable[Mapping], prior: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The article's figures: its body sentences' medians, shrunk towards ``prior`` (the training articles'
+    mean) by PRIOR_WEIGHT sentences' worth, so a short article leans on what articles usually look like."""
+    medians, n = article_medians(body)
+    if not prior:
+        return medians
+    return {k: (n * medians[k] + PRIOR_WEIGHT * prior[k]) / (n + PRIOR_WEIGHT) for k in ARTICLE_FEATURES}
+
+
+def feature_vector(features: Mapping, context: Mapping[str, float], is_title: bool = False) -> list[float]:
+    """The calibration inputs of one sentence (or title), from its LM features and its article's context."""
+    values = {**_sentence_values(features), **context, "is_title": float(is_title)}
+    return [float(values[name]) for name in FEATURES]
+
+
+def article_vectors(units: Sequence[Mapping], body: Sequence[bool],
+                    prior: Mapping[str, float] | None = None) -> list[list[float]]:
+    """Feature vectors of an article's scored units (title and body sentences, ``body[i]`` telling which), all
+    against the context of its body sentences."""
+    context = article_context((f for f, is_body in zip(units, body, strict=True) if is_body), prior)
+    return [feature_vector(f, context, not is_body) for f, is_body in zip(units, body, strict=True)]
 
 
 @dataclass
@@ -60,7 +80,12 @@ class Calibration:
     coef: list[float]
     intercept: float
     meta: dict = field(default_factory=dict)
+    article_prior: dict[str, float] = field(default_factory=dict)  # the training articles' mean figures
     file_digest: str = ""  # sha1 (8 hex) of the file it was read from: its signature names the file's content
+
+    def predict_article(self, units: Sequence[Mapping], body: Sequence[bool]) -> list[float]:
+        """The probability of each of an article's scored units (see :func:`article_vectors`)."""
+        return [self.predict(x) for x in article_vectors(units, body, self.article_prior)]
 
     def predict(self, x: list[float]) -> float:
         z = self.intercept + sum(
@@ -79,8 +104,9 @@ class Calibration:
         return f"calibration:{self.file_digest or self.version}"
 
     def to_json(self) -> str:
-        return json.dumps({"features": self.features, "mean": self.mean, "scale": self.scale,
-                           "coef": self.coef, "intercept": self.intercept, "meta": self.meta}, indent=1)
+        return json.dumps({"features": self.features, "mean": self.mean, "scale": self.scale, "coef": self.coef,
+                           "intercept": self.intercept, "article_prior": self.article_prior, "meta": self.meta},
+                          indent=1)
 
 
 def load_calibration(path: str | Path | None = None, model: str | None = None) -> Calibration:
@@ -93,7 +119,7 @@ def load_calibration(path: str | Path | None = None, model: str | None = None) -
         where, raw = str(path), Path(path).read_bytes()
     d = json.loads(raw)
     cal = Calibration(d["features"], d["mean"], d["scale"], d["coef"], d["intercept"], d.get("meta", {}),
-                      hashlib.sha1(raw).hexdigest()[:8])
+                      d.get("article_prior") or {}, hashlib.sha1(raw).hexdigest()[:8])
     if list(cal.features) != list(FEATURES):
         raise ValueError(f"calibration {where} was fitted on other features "
                          f"({cal.features}); refit with scripts/calibrate.py")

@@ -250,13 +250,14 @@ def source_key(article: Article) -> str:
 
 
 class RecurringLines:
-    """Counts, per source, in how many articles of a run each short non-prose line occurs.
+    """Counts, per source, in how many different stories of a run each short non-prose line occurs.
 
     ``observe(article)`` once per article as it is read; ``recurring(article)`` is the set of normalised lines
-    of that article seen in at least ``min_articles`` articles of its source so far (the C4/datatrove
+    of that article seen in at least ``min_articles`` stories of its source so far (the C4/datatrove
     repeated-line signal). Only lines that do not read as prose and have at most ``max_words`` words are
-    counted: a story sentence that syndicated copies repeat is never chrome evidence. Memory is bounded by
-    ``max_lines`` distinct lines per source (the least counted are dropped when it is reached).
+    counted, and a line counts once per story (articles with the same first prose paragraph): a headline that
+    the syndicated copies of one story repeat is not chrome, a newsletter prompt under every story is. Memory is
+    bounded by ``max_lines`` distinct lines per source (the least counted are dropped when it is reached).
     """
 
     def __init__(self, min_articles: int | None = None, max_words: int | None = None, max_lines: int = 50_000):
@@ -265,30 +266,41 @@ class RecurringLines:
         self.max_words = int(max_words if max_words is not None else cfg.get("max_words", 20))
         self.max_lines = max_lines
         self._counts: dict[str, Counter[str]] = defaultdict(Counter)
+        self._seen: dict[str, set[tuple[str, str]]] = defaultdict(set)  # (line, story) pairs counted
 
-    def _keys(self, article: Article) -> set[str]:
-        keys = set()
+    def _lines(self, article: Article) -> tuple[set[str], str]:
+        """The article's candidate lines and its story key (its first prose line, normalised)."""
+        keys, story = set(), ""
         for raw in article.text.splitlines():
             line = " ".join(raw.split())
-            if not line or is_prose(line):
+            if not line:
+                continue
+            if is_prose(line):
+                story = story or normalise(line)
                 continue
             key = normalise(line)
             if key and len(key.split()) <= self.max_words:
                 keys.add(key)
-        return keys
+        return keys, story or normalise(article.text[:500])
 
     def observe(self, article: Article) -> None:
-        counts = self._counts[source_key(article)]
-        counts.update(self._keys(article))
+        source = source_key(article)
+        counts, seen = self._counts[source], self._seen[source]
+        keys, story = self._lines(article)
+        for key in keys:
+            if (key, story) not in seen:
+                seen.add((key, story))
+                counts[key] += 1
         if len(counts) > self.max_lines:
             for key, _ in counts.most_common()[self.max_lines // 2 :]:
                 del counts[key]
+            self._seen[source] = {pair for pair in seen if pair[0] in counts}
 
     def recurring(self, article: Article) -> frozenset[str]:
         counts = self._counts.get(source_key(article))
         if not counts:
             return frozenset()
-        return frozenset(k for k in self._keys(article) if counts[k] >= self.min_articles)
+        return frozenset(k for k in self._lines(article)[0] if counts[k] >= self.min_articles)
 
     def annotate(self, article: Article) -> Article:
         """``article`` with ``recurring_lines`` set from the counts so far."""

@@ -320,13 +320,91 @@ def check(
     raise typer.Exit(code)
 
 
+@app.command()
+def fix(
+    inputs: Inputs,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Folder for the repaired articles (<id>.txt), their diffs (<id>.diff) and fixes.jsonl; "
+                            "it must not hold or lie inside an input.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the diffs on stdout; write nothing.")] = False,
+    min_gain: Annotated[float | None, typer.Option(
+        "--min-gain", help="Apply a repair only when the language model reads its sentence at least this many nats "
+                           "better (default 0: never worse).")] = None,
+    min_margin: Annotated[float | None, typer.Option(
+        "--min-margin", help="... and, when there were alternatives, this many nats better than the runner-up "
+                             "(default 2).")] = None,
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    backend: BackendOpt = None,
+    precision: PrecisionOpt = None,
+    device: DeviceOpt = None,
+    threads: ThreadsOpt = None,
+    cache: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
+    log_every: LogEveryOpt = 0,
+) -> None:
+    """Write each article with its suggested repairs applied where the language model is sure of them, plus a
+    unified diff per article; the inputs are never touched.
+
+    Exit status: 0 when every input was read, 2 when some input could not be read (every readable article is
+    still repaired) or on a usage error, 130/143 when interrupted (the articles done are written).
+    """
+    from mtqa.pipeline import Pipeline
+    from mtqa.repair.fix import FixWriter
+    from mtqa.run import run
+
+    if out is None and not dry_run:
+        _fail("give --out DIR for the repaired articles, or --dry-run to print the diffs")
+    if out is not None and not dry_run:
+        _check_fix_out(out, inputs)
+    settings = _settings(config, no_cache, model=model, backend=backend, precision=precision, device=device,
+                         threads=threads, cache=cache, fix_min_gain=min_gain, fix_min_margin=min_margin)
+    settings = replace(settings, engine="local", workers=None, scheduler=None)  # repairs are checked here
+    items = _inputs(inputs, None)
+    with _run_errors():
+        pipeline = Pipeline(settings)
+
+        def score_units(texts: list[str], contexts: list[str]) -> list[float | None]:
+            return [f.get("lm_sum_logprob") for f in pipeline.lm_step(texts, contexts, tally="repair")]
+
+        writer = FixWriter(None if dry_run else out, settings.fix_min_gain, settings.fix_min_margin, score_units,
+                           stdout=sys.stdout)
+        if out is not None and not dry_run:
+            out.mkdir(parents=True, exist_ok=True)
+        tally = run(items, pipeline=pipeline, log_every=log_every, on_result=writer)
+    writer.close()
+    where = f" -> {out}" if out is not None and not dry_run else " (dry run: nothing written)"
+    typer.echo(f"mtqa fix: {tally.articles} articles, {writer.articles_changed} changed, {writer.repairs_applied} "
+               f"repairs applied, {writer.suggestions_left} suggested repairs left to the editor, "
+               f"{len(tally.errors)} error{'' if len(tally.errors) == 1 else 's'}{where}", err=True)
+    for where_, error in tally.errors:
+        typer.echo(f"  error: {where_}: {error}", err=True)
+    if tally.signum:
+        typer.echo(f"mtqa: interrupted; {tally.not_done} articles not done", err=True)
+        raise typer.Exit(128 + tally.signum)
+    raise typer.Exit(2 if tally.errors else 0)
+
+
+def _check_fix_out(out: Path, inputs: list[str]) -> None:
+    """``--out`` must not be an input, hold one or lie inside an input folder: a repaired article would
+    overwrite an input, or be read as one."""
+    target = out.resolve()
+    for raw in inputs:
+        if raw == "-":
+            continue
+        src = Path(raw).resolve()
+        if target == src or src.is_relative_to(target) or target.is_relative_to(src):
+            _fail(f"--out {out} overlaps the input {raw}: write the repaired articles to a folder of their own")
+
+
 @app.command("eval")
 def eval_(
-    benchmark: Annotated[str, typer.Option(help="mqm-zhen or mlqe-ru-en.")] = "mqm-zhen",
+    benchmark: Annotated[str, typer.Option(
+        help="mqm-zhen, mlqe-ru-en or realworld-dev (real scraped pages; no test split).")] = "mqm-zhen",
     split: Annotated[str, typer.Option(help="dev (tuning) or test (reporting only).")] = "dev",
     benchmarks: Annotated[Path | None, typer.Option(
         help="Benchmark folder (default: ../shared/benchmarks when present).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Write eval-<benchmark>-<split>.json/.md here.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write eval-<benchmark>[-<split>].json/.md here.")] = None,
     config: ConfigOpt = None,
     model: ModelOpt = None,
     backend: BackendOpt = None,
@@ -336,19 +414,28 @@ def eval_(
     threads: ThreadsOpt = None,
     cache: CacheOpt = None,
     no_cache: NoCacheOpt = False,
+    flag_threshold: FlagThresholdOpt = None,
+    flag_severity: FlagSeverityOpt = None,
+    review_threshold: ReviewThresholdOpt = None,
+    fail_threshold: FailThresholdOpt = None,
+    fail_severity: FailSeverityOpt = None,
+    ignore_rule: IgnoreRuleOpt = None,
 ) -> None:
-    """Measure agreement with human judgements, with baselines side by side."""
+    """Measure agreement with human judgements, with baselines side by side (the policy flags matter for
+    realworld-dev, where flags and verdicts are measured)."""
     from mtqa.evaluate import BENCHMARKS, default_benchmark_dir, eval_markdown, run_eval
     from mtqa.pipeline import Pipeline
 
-    if benchmark not in BENCHMARKS or split not in ("dev", "test"):
-        _fail(f"--benchmark must be one of {', '.join(BENCHMARKS)} and --split dev or test")
+    if benchmark not in BENCHMARKS or split not in ("dev", "test") or (benchmark == "realworld-dev" and split != "dev"):
+        _fail(f"--benchmark must be one of {', '.join(BENCHMARKS)} and --split dev or test (realworld-dev: dev)")
     bench_dir = benchmarks or default_benchmark_dir()
     if bench_dir is None or not Path(bench_dir).is_dir():
         _fail("benchmark folder not found; pass --benchmarks DIR")
     settings = _settings(config, no_cache, model=model, backend=backend, precision=precision, device=device,
                          calibration=calibration, threads=threads,
-                         cache=cache)
+                         cache=cache, flag_threshold=flag_threshold, flag_severity=flag_severity,
+                         review_threshold=review_threshold, fail_threshold=fail_threshold,
+                         fail_severity=fail_severity, ignore_rules=ignore_rule)
     try:
         with _run_errors():
             result = run_eval(Pipeline(settings), benchmark, split, Path(bench_dir))
@@ -358,7 +445,7 @@ def eval_(
     typer.echo(md)
     if out:
         out.mkdir(parents=True, exist_ok=True)
-        stem = f"eval-{benchmark}-{split}"
+        stem = f"eval-{benchmark}" if benchmark == "realworld-dev" else f"eval-{benchmark}-{split}"
         (out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
         (out / f"{stem}.md").write_text(md, encoding="utf-8")
 

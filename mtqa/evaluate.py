@@ -90,13 +90,9 @@ def load_mqm(bench_dir: Path, split: str) -> list[MQMItem]:
     return items
 
 
-def mqm_documents(items: list[MQMItem]) -> list[list[int]]:
-    """The articles the segments come from (one per document and system), as indexes into ``items`` in segment
-    order: what a pipeline that reads whole articles reads (``Pipeline.score_sentences(documents=...)``)."""
-    docs: dict[tuple[str, str], list[int]] = {}
-    for i, it in enumerate(items):
-        docs.setdefault((it.doc_id, it.system), []).append(i)
-    return [sorted(idx, key=lambda i: items[i].seg_id) for idx in docs.values()]
+def mqm_articles(items: list[MQMItem]) -> list[str]:
+    """The article each segment belongs to: one system's translation of one document."""
+    return [f"{it.doc_id}|{it.system}" for it in items]
 
 
 def mqm_contexts(items: list[MQMItem]) -> list[str]:
@@ -234,7 +230,7 @@ def finite(x: float) -> float | None:
 
 # -- running an evaluation -----------------------------------------------------------------------
 
-BENCHMARKS = ("mqm-zhen", "mlqe-ru-en")
+BENCHMARKS = ("mqm-zhen", "mlqe-ru-en", "realworld-dev")
 MLQE_SPLITS = {"dev": ("dev",), "test": ("test20", "test21")}
 
 
@@ -292,7 +288,7 @@ def _reference_scores(pipeline, bench_dir: Path, split: str, items: list[MQMItem
     else:
         dev = load_mqm(bench_dir, "dev")
         dev_probs = [p for p, _, _ in pipeline.score_sentences([it.target for it in dev], mqm_contexts(dev),
-                                                               mqm_documents(dev))]
+                                                               mqm_articles(dev))]
         dev_chrf, dev_y = reference_chrf(dev), [it.garbled for it in dev]
     model = fit_combination(dev_probs, dev_chrf, dev_y)
     scores = {
@@ -318,7 +314,7 @@ def eval_mqm(pipeline, bench_dir: Path, split: str) -> dict:
     with the reference-based scores (chrF against the benchmark's poor references) beside the others."""
     items = load_mqm(bench_dir, split)
     texts = [it.target for it in items]
-    units = pipeline.score_sentences(texts, mqm_contexts(items), mqm_documents(items))
+    units = pipeline.score_sentences(texts, mqm_contexts(items), mqm_articles(items))
     y = [it.garbled for it in items]
     human = [it.mqm_score for it in items]
     groups = [f"{it.doc_id}|{it.seg_id}" for it in items]
@@ -365,6 +361,10 @@ def eval_mlqe(pipeline, bench_dir: Path, split: str) -> dict:
 
 
 def run_eval(pipeline, benchmark: str, split: str, bench_dir: Path) -> dict:
+    if benchmark == "realworld-dev":  # one development set: no split
+        from mtqa.realworld import eval_realworld
+
+        return eval_realworld(pipeline, bench_dir)
     if benchmark == "mqm-zhen":
         return eval_mqm(pipeline, bench_dir, split)
     if benchmark == "mlqe-ru-en":
@@ -374,6 +374,10 @@ def run_eval(pipeline, benchmark: str, split: str, bench_dir: Path) -> dict:
 
 def eval_markdown(result: dict) -> str:
     """The result as the Markdown table docs/evaluation.md quotes."""
+    if result["benchmark"] == "realworld-dev":
+        from mtqa.realworld import markdown
+
+        return markdown(result)
     cols = list(next(iter(result["table"].values())))
     lines = [f"### {result['benchmark']} {result['split']} (n={result['n']}"
              + (f", garbled={result['n_garbled']})" if "n_garbled" in result else ")"), "",

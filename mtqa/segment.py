@@ -131,6 +131,9 @@ def _alpha_words(line: str) -> list[str]:
     return [w for w in _WORD.findall(line) if sum(c.isalpha() for c in w) >= 2]
 
 
+_FULL_STOP = re.compile(r"(?<!\.)\.[\"'”’)\]]*$")
+
+
 def _headline_shaped(line: str) -> bool:
     """Could be a headline: a few words, at most two sentences, no list item, no lead-in ending in a colon."""
     cfg = layout_data()["segment"]
@@ -164,8 +167,7 @@ class _Heads:
             self._shaped[i] = _headline_shaped(self.flat[i])
         if not self._shaped[i]:
             return False
-        full_stop = re.search(r"(?<!\.)\.[\"'”’)\]]*$", self.flat[i])
-        return not full_stop or self.longest_after[i + 1] > self.words[i]
+        return not _FULL_STOP.search(self.flat[i]) or self.longest_after[i + 1] > self.words[i]
 
     def lead(self) -> list[int]:
         """Indexes of the units above the text: everything before the first unit that is neither chrome, nor a
@@ -195,6 +197,14 @@ def _choose_title(heads: _Heads, given: str | None, fallback: list[float | None]
     min_letters = cfg["foreign_title_min_letters"]
     lead = [i for i in lead if not heads.foreign[i] or sum(c.isalpha() for c in flat[i]) >= min_letters]
     found = [i for i in lead if not chrome[i] and heads.candidate(i)]
+    scored = [(p, i) for i in lead if chrome[i] and (p := fallback[i]) is not None and heads.candidate(i)]
+    if found and _FULL_STOP.search(flat[found[0]]):
+        # a one-sentence unit is a headline only when no heading-shaped line above it could be: a title of three
+        # words or more that only the model took for chrome ("Floods hit Zhuozhou" above a byline) comes first
+        above = [(p, i) for p, i in scored if i < found[0] and not _FULL_STOP.search(flat[i])
+                 and len(_alpha_words(flat[i])) >= cfg["min_title_over_lead_words"]]
+        if above:
+            return min(above)[1]
     keys = {i: normalise(flat[i]) for i in found}
     for n, i in enumerate(found):
         later = found[n + 1 :]
@@ -209,7 +219,6 @@ def _choose_title(heads: _Heads, given: str | None, fallback: list[float | None]
         return i
     if found:
         return found[0]
-    scored = [(p, i) for i in lead if chrome[i] and (p := fallback[i]) is not None and heads.candidate(i)]
     if scored and min(scored)[0] < cfg["title_fallback_max"]:
         return min(scored)[1]
     return None

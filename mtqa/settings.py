@@ -44,6 +44,9 @@ class Settings:
     # -- the flag policy (mtqa.policy; in the run signature)
     flag_threshold: float = 0.5  # a sentence at or above this probability is flagged
     flag_severity: str = "minor"  # a flagging finding of at least this severity flags its sentence
+    # a headline is flagged from this probability up: headlines are compressed language that the model reads as
+    # less fluent than prose (on the real-world dev pages, titles at 0.5-0.7: 0 garbled of 2; from 0.7: 2 of 3)
+    title_threshold: float = 0.7
     ignore_rules: tuple[str, ...] = ()  # finding codes (or "lm-score") that never flag, review or fail anything
     review_threshold: float = 0.5  # a sentence at or above this probability sends its article to review
     fail_threshold: float = 0.8  # a sentence at or above this probability fails its article (gate: max_score)
@@ -53,6 +56,9 @@ class Settings:
     max_flagged_share: float = 1.0  # fail when more than this share of an article's sentences is flagged (1: off)
     min_chrf: float | None = None  # fail an article whose chrF against its reference is lower (0-100; off)
     min_sentence_chrf: float | None = None  # fail a sentence whose chrF against its reference sentence is lower
+    # -- repairs (mtqa fix; not in the signature: reports show every suggestion with its score)
+    fix_min_gain: float = 0.0  # apply a suggestion only when the LM reads its sentence this many nats better
+    fix_min_margin: float = 2.0  # ... and, when it had alternatives, this many nats better than the runner-up
     # -- execution: how the run goes, never what it says (not in the signature)
     threads: int | None = None  # torch threads (None: all cores; with workers, an equal share each)
     batch_tokens: int = 1024  # padded tokens per LM batch
@@ -162,11 +168,13 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
     "model": _text, "backend": _backend, "calibration": _text, "context": _choice("passage", "previous"),
     "passage_units": _integer(0), "context_tokens": _integer(0), "max_tokens": _integer(16),
     "precision": _precision, "device": _device, "flag_threshold": _PROBABILITY, "flag_severity": _choice(*SEVERITIES),
+    "title_threshold": _PROBABILITY,
     "ignore_rules": _codes, "review_threshold": _PROBABILITY, "fail_threshold": _PROBABILITY,
     "fail_severity": _choice(*SEVERITIES), "fail_on": _choice("fail", "review"),
     "max_flagged_share": _PROBABILITY, "min_chrf": _CHRF, "min_sentence_chrf": _CHRF, "threads": _integer(1),
     "batch_tokens": _integer(16), "chunk_articles": _integer(1), "cache": _cache, "engine": _choice("local", "dask"),
-    "workers": _integer(1), "scheduler": _text,
+    "workers": _integer(1), "scheduler": _text, "fix_min_gain": _number(-1000.0, 1000.0, "a number of nats"),
+    "fix_min_margin": _number(0.0, 1000.0, "a number of nats from 0"),
 }
 assert set(CHECKS) == set(KEYS), "every settings field needs a check"
 

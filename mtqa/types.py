@@ -45,23 +45,39 @@ class ReadError:
 
 
 @dataclass
+class Suggestion:
+    """A proposed repair: replace ``text[start:end]`` of the article with ``replacement``.
+
+    ``score`` is the gain in the language model's log-probability (nats) of the repaired sentence over the
+    sentence as it stands, each conditioned like the sentence itself; None when it could not be scored."""
+
+    start: int
+    end: int
+    replacement: str
+    score: float | None = None
+
+
+@dataclass
 class Finding:
-    """One problem, with an exact span into the article text."""
+    """One problem, with an exact span into the article text, and the repairs proposed for it (best first)."""
 
     code: str
     message: str
     severity: Severity
     start: int
     end: int
+    suggestions: list[Suggestion] = field(default_factory=list)
 
 
 @dataclass
 class ArticleFinding:
-    """A problem of the article as a whole (no single span)."""
+    """A problem of the article as a whole (no single span). Its ``suggestions`` are not alternatives but the
+    places to change, one each (an inconsistent name: every occurrence of a minority spelling)."""
 
     code: str
     message: str
     severity: Severity
+    suggestions: list[Suggestion] = field(default_factory=list)
 
 
 @dataclass
@@ -84,7 +100,7 @@ class Segment:
 
 @dataclass
 class ArticleResult:
-    """Everything mtqa says about one article; serialised as ``mtqa.article/1``."""
+    """Everything mtqa says about one article; serialised as ``mtqa.article/2``."""
 
     id: str
     input: str

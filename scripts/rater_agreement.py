@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mtqa.evaluate import MQM_DIR, default_benchmark_dir, load_mqm, mqm_contexts, mqm_documents, rater_garbled, roc_auc
+from mtqa.evaluate import MQM_DIR, default_benchmark_dir, load_mqm, mqm_contexts, rater_garbled, roc_auc
 from mtqa.lm import cache_dir
 from mtqa.pipeline import Pipeline
 from mtqa.settings import Settings
@@ -37,7 +37,7 @@ def main() -> int:
         recs = [json.loads(line) for line in fh]
     items = load_mqm(args.benchmarks, args.split)
     pipe = Pipeline(Settings(cache=str(cache_dir())))
-    units = pipe.score_sentences([it.target for it in items], mqm_contexts(items), mqm_documents(items))
+    units = pipe.score_sentences([it.target for it in items], mqm_contexts(items))
     ours = {"mtqa (calibrated)": [p for p, _, _ in units],
             "mean log-prob (negated)": [-f.get("lm_mean_logprob", 0.0) for _, f, _ in units],
             "length (characters)": [float(len(it.target)) for it in items]}

@@ -71,7 +71,7 @@ def article_rules(recs: list[dict]) -> None:
         first = segs[0]
         if first["seg_id"] == 1:
             title = first["target"]
-            if any(f.code == "headline-damage" for f in rules.apply_article_rules(title, (0, len(title)), [])):
+            if any(f.code == "headline-damage" for f in rules.apply_title_rules(title, (0, len(title)))):
                 head_fires += 1
                 head_garbled += is_garbled(first)
         text = "\n".join(r["target"] for r in segs)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mtqa.browser import BrowserMissing, chromium
+from mtqa.policy import flagging_codes
 from mtqa.report import write_reports
 from mtqa.run import score_text
 
@@ -24,7 +25,7 @@ INJECTED = (
     "The terminal handled <script>alert(1)</script> its first ship, carrying steel and grain, within hours.\n"
     "A spokesman said <img src=x onerror=\"document.body.dataset.pwned='img'\"> the port would double its "
     "capacity by next year.\n"
-    "Workers said the the cranes had been tested for weeks before the opening.\n"
+    "Workers said <i>the the</i> cranes had been tested for weeks before the opening.\n"
 )
 
 # Collects what the article page shows, for the assertions below: one record per <mark>, the flagged
@@ -70,15 +71,18 @@ def _open(browser, path: Path):
 
 
 def _expected_spans(record: dict) -> dict[str, tuple[int, int]]:
-    """From the article's JSON: every finding of a sentence or title, and the LM break of a flagged one."""
+    """From the article's JSON: every finding of a sentence or title, and the LM break of a sentence the language
+    model flagged (no flagging finding) where the break is more surprising than its words."""
     spans = {}
     for seg in record["segments"]:
         if seg["kind"] == "boilerplate":
             continue
         for k, f in enumerate(seg["findings"]):
             spans[f"s{seg['index']}.f{k}"] = (f["start"], f["end"])
-        if seg["flagged"] and seg["features"].get("break"):
-            spans[f"s{seg['index']}.lm"] = (seg["features"]["break"]["start"], seg["features"]["break"]["end"])
+        brk = seg["features"].get("break")
+        by_lm = not flagging_codes(f["code"] for f in seg["findings"])  # the break says something only then
+        if seg["flagged"] and brk and by_lm and brk["score"] > 0:
+            spans[f"s{seg['index']}.lm"] = (brk["start"], brk["end"])
     return spans
 
 
@@ -115,14 +119,14 @@ def test_article_pages_mark_every_located_span(browser, reports: Path) -> None:
 
 def test_findings_show_on_hover_and_on_keyboard_focus(browser, reports: Path, tmp_path: Path) -> None:
     page, _ = _open(browser, reports / "articles" / "05-kim-putin-fused.html")
-    first = page.locator(".side a").first
+    first = page.locator(".side a", has_text="fused-sentence").first
     target = first.get_attribute("href")[1:]
     pop = page.locator(f"#why-{target}")
     assert not pop.is_visible()
 
     page.keyboard.press("Tab")  # the skip link
     tabbed = []
-    for _ in range(6):
+    for _ in range(12):
         page.keyboard.press("Tab")
         tabbed.append(page.evaluate("document.activeElement.id"))
         if tabbed[-1] == target:
@@ -166,6 +170,50 @@ def test_injected_markup_stays_text(browser, reports: Path, tmp_path: Path) -> N
     link = index.locator("#articles a", has_text="Officials <script>")
     assert link.count() == 1 and index.evaluate("document.body.dataset.pwned || ''") == ""
     assert index.evaluate("document.scripts.length") == 1  # the page's own sorting script, nothing injected
+
+
+READ_FIXES = """() => [...document.querySelectorAll(".fix")].map(f => ({
+  inPop: !!f.closest(".pop"), inSide: !!f.closest(".side"), visible: f.checkVisibility(),
+  deleted: [...f.querySelectorAll("del")].map(d => d.textContent),
+  inserted: [...f.querySelectorAll("ins")].map(i => i.textContent),
+  text: f.textContent, elements: [...f.querySelectorAll("*")].map(e => e.tagName.toLowerCase()),
+  after: (c => { c.querySelectorAll("del, .gain").forEach(d => d.remove()); return c.textContent; })(f.cloneNode(true)),
+}))"""
+
+
+def test_suggested_repairs_show_as_a_diff_and_stay_text(browser, reports: Path) -> None:
+    """The top suggestion of a finding shows in its popover and in the side list as deleted and inserted text;
+    article markup around it stays text there too."""
+    [html] = [p for p in (reports / "articles").glob("injected*.html")]
+    record = json.loads(html.with_suffix(".json").read_text(encoding="utf-8"))
+    [(seg, doubled)] = [(s, f) for s in record["segments"] for f in s["findings"] if f["code"] == "doubled-word"]
+    assert doubled["suggestions"][0]["replacement"] == "the"
+    page, requests = _open(browser, html)
+    fixes = [f for f in page.evaluate(READ_FIXES) if "<i>the" in f["text"]]
+    assert {(f["inPop"], f["inSide"]) for f in fixes} == {(True, False), (False, True)}  # popover and side list
+    for f in fixes:
+        assert [d.strip() for d in f["deleted"]] == ["the"] and f["inserted"] == []
+        assert "<i>the the</i>" in f["text"] and set(f["elements"]) <= {"del", "ins", "span"}
+    assert page.evaluate("document.querySelectorAll('.article i, .side i, .pop i').length") == 0
+    side = [f for f in fixes if f["inSide"]][0]
+    assert side["visible"]
+    pop = page.locator(f"#why-s{seg['index']} .fix")
+    assert not pop.is_visible()
+    page.hover(f"#s{seg['index']}", position={"x": 5, "y": 5})
+    assert pop.is_visible() and pop.locator("del").inner_text().strip() == "the"
+    assert requests == [html.as_uri()]
+    page.close()
+
+    page, _ = _open(browser, reports / "articles" / "05-kim-putin-fused.html")
+    record = json.loads((reports / "articles" / "05-kim-putin-fused.json").read_text(encoding="utf-8"))
+    shown = page.evaluate(READ_FIXES)
+    fused = next(f for s in record["segments"] for f in s["findings"] if f["code"] == "fused-sentence")
+    top = fused["suggestions"][0]["replacement"]
+    assert any(top in f["after"] for f in shown if f["inPop"] and f["inserted"])
+    assert any(f["inSide"] for f in shown)
+    names = [f for f in shown if not f["inPop"] and not f["inSide"]]  # the article finding's repair, in the header
+    assert names and "Kim Jong-un extended" in names[0]["after"] and names[0]["visible"]
+    page.close()
 
 
 def test_index_sorts_and_filters(browser, reports: Path, tmp_path: Path) -> None:

@@ -68,7 +68,7 @@ def test_check_mixed_batch_with_config_and_reports(tmp_path):
         ("01-rate-decision-clean", "ok", True), ("05-kim-putin-fused", "ok", False), ("leak", "ok", True),
         ("corpus.jsonl:2", "error", False), ("urn:wire:port", "ok", True)]
     port = records[-1]
-    assert port["schema"] == "mtqa.article/1" and port["input"] == "wire.rss#item1"
+    assert port["schema"] == "mtqa.article/2" and port["input"] == "wire.rss#item1"
     assert port["text"].startswith("Port reopens after storm\nThe port of Busan reopened")
 
     sarif = json.loads((tmp_path / "gate.sarif").read_text(encoding="utf-8"))

@@ -150,3 +150,36 @@ def test_shipped_model_names_its_features_and_its_fit():
     assert fitted["command"].startswith("scripts/fit_chrome.py")
     for figures in (fitted["lines_in_sample"], fitted["lines_leave_one_case_out"]):
         assert 0 <= figures["precision"] <= 1 and 0 <= figures["recall"] <= 1
+
+
+def test_the_copies_of_one_story_keep_their_headline():
+    """Syndicated copies repeat a story's headline: it recurs in many articles but in one story, so it is not
+    chrome; a line under every story of the source is."""
+    footer = "Stories from the northern provinces, checked and updated through the night"
+    headline = "Floods close the northern highway"
+    copies = [Article(id=f"copy{k}", text=f"{headline}\n\n{P1}\n\n{P2}\n\n{footer}\n", input="t", source="Wire")
+              for k in range(4)]
+    others = [Article(id=f"other{k}", text=f"Another headline {k}\n\n{p}\n\n{footer}\n", input="t", source="Wire")
+              for k, p in enumerate((P2, P3))]
+    counter = RecurringLines()
+    for art in [*copies, *others]:
+        counter.observe(art)
+    annotated = counter.annotate(copies[0])
+    assert annotated.recurring_lines == frozenset({normalise(footer)})
+    layout = segment_article(annotated)
+    assert layout.title == headline and ("boilerplate", footer) in [(s.kind, s.text) for s in layout.segments]
+
+
+def test_a_corpus_run_counts_recurring_lines_as_it_reads():
+    """The run loop counts lines across the articles it reads (chunk by chunk), so a line under every story of
+    a source is boilerplate in the reports without any setting."""
+    from mtqa.run import score_articles
+    from mtqa.settings import Settings
+
+    footer = "Stories from the northern provinces, checked and updated through the night"
+    stories = [(P1, P2), (P2, P3), (P3, P1)]
+    articles = [Article(id=f"a{k}", text=f"Headline {k}\n\n{a}\n\n{footer}\n\n{b}\n", input="t", source="Daily")
+                for k, (a, b) in enumerate(stories)]
+    results = score_articles(articles, Settings(model="fake", cache=False))
+    for r in results:
+        assert ("boilerplate", footer) in [(s.kind, s.text) for s in r.segments], r.id

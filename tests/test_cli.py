@@ -44,7 +44,7 @@ def test_score_writes_reports_and_reports_bad_rows(tmp_path):
     assert len(jsons) == 4
     for p in jsons:
         d = json.loads(p.read_text(encoding="utf-8"))
-        assert d["schema"] == "mtqa.article/1"
+        assert d["schema"] == "mtqa.article/2"
         for s in d["segments"]:
             assert d["text"][s["start"]:s["end"]] == s["text"]
     escaped = next(p for p in jsons if "escape" in p.name)

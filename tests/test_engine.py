@@ -32,8 +32,10 @@ def test_every_sample_is_scored_with_exact_offsets(demo_results):
                 assert toks[0][0] >= s.start and toks[-1][1] == s.end
                 # in order; byte-level tokens of one multi-byte character share that character's span
                 assert all(a <= z and a <= b for (a, z, _), (b, _, _) in zip(toks, toks[1:], strict=False))
+            elif s.kind == "title":
+                assert 0.0 <= s.score <= 1.0  # the headline is scored and can be flagged like a sentence
             else:
-                assert s.score is None and not s.flagged  # boilerplate and titles are never scored as prose
+                assert s.score is None and not s.flagged  # boilerplate is never scored as prose
         assert 0.0 <= r.score <= 1.0 and r.verdict in ("pass", "review", "fail")
 
 
@@ -45,7 +47,8 @@ def test_fused_sentence_in_sample_is_flagged_and_located(demo_results):
     assert ("fused-sentence", "development The") in spans
     assert ("repeated-phrase", "the people of your country") in spans
     assert r.verdict == "fail"
-    assert any(f.code == "headline-damage" for f in r.article_findings)
+    title = next(s for s in r.segments if s.kind == "title")
+    assert any(f.code == "headline-damage" for f in title.findings) and title.flagged
 
 
 def test_clean_samples_pass_and_damaged_ones_do_not(demo_results):
@@ -75,11 +78,15 @@ def test_garbled_versions_score_worse_than_fluent_originals(pipeline):
 
 
 def test_rare_names_do_not_sink_a_fluent_sentence(pipeline):
-    plain = "The minister met the president in the capital on Tuesday to discuss trade and security."
+    """A sentence is judged inside its article: a fluent article's name-heavy sentence is not flagged."""
     names = "Kwon Jong-keun met Tshisekedi in Pyongyang on Tuesday to discuss trade with Zhangjiakou officials."
-    (p_plain, _, _), (p_names, _, _) = pipeline.score_sentences([plain, names])
-    assert p_names < pipeline.settings.flag_threshold
-    assert p_names < p_plain + 0.15
+    text = ("Trade talks resume in the capital\n"
+            "The minister met the president in the capital on Tuesday to discuss trade and security.\n"
+            f"{names}\nBoth sides said the talks had been useful and agreed to meet again next month.\n"
+            "Officials expect a first agreement on tariffs before the end of the year.\n")
+    r = score_text(text, pipeline=pipeline)
+    seg = next(s for s in r.segments if s.text == names)
+    assert seg.score < pipeline.settings.flag_threshold and not seg.flagged and r.verdict == "pass"
 
 
 def test_the_model_loads_once_per_process(pipeline):
@@ -122,7 +129,7 @@ def test_exact_copies_get_the_original_analysis_under_their_own_id(pipeline):
 
 def test_json_contract(demo_results):
     d = article_to_dict(demo_results[0])
-    assert d["schema"] == "mtqa.article/1"
+    assert d["schema"] == "mtqa.article/2"
     assert {"id", "title", "input", "status", "error", "score", "verdict", "segments", "article_findings",
             "reference"} <= set(d)
     seg = d["segments"][0]
@@ -137,10 +144,10 @@ def test_persistent_cache_serves_a_rerun_with_identical_scores(lm, tmp_path):
     text = "Talks end\nThe two delegations met in Geneva on Monday. They agreed to meet again in March.\n"
     first_pipe = Pipeline(Settings(cache=str(tmp_path)), scorer=lm)
     first = score_text(text, pipeline=first_pipe)
-    assert first_pipe.stats.counts["sentences_lm_scored"] == 2
+    assert first_pipe.stats.counts["sentences_lm_scored"] == 3  # the title and two sentences
     again = Pipeline(Settings(cache=str(tmp_path)), scorer=lm)  # a new run: empty memory, warm cache
     second = score_text(text, pipeline=again)
-    assert again.stats.counts["sentences_lm_scored"] == 0 and again.stats.counts["sentences_cache_hits"] == 2
+    assert again.stats.counts["sentences_lm_scored"] == 0 and again.stats.counts["sentences_cache_hits"] == 3
     assert [s.features for s in first.segments] == [s.features for s in second.segments]
 
 
@@ -155,7 +162,7 @@ def test_a_rerun_served_from_the_cache_never_loads_the_model(lm, tmp_path):
     assert not fresh.loaded and fresh.signature == lm.signature
     again = Pipeline(Settings(cache=str(tmp_path)), scorer=fresh)
     second = score_text(text, pipeline=again)
-    assert not fresh.loaded and again.stats.counts["sentences_cache_hits"] == 2
+    assert not fresh.loaded and again.stats.counts["sentences_cache_hits"] == 3
     assert article_to_dict(first) == article_to_dict(second)
     score_text(text + "A third sentence nobody has scored before appears here.\n", pipeline=again)
     assert fresh.loaded and again.stats.counts["sentences_lm_scored"] == 1

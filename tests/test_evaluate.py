@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -156,3 +157,70 @@ def test_each_shipped_model_gets_its_own_calibration():
     default, gemma = load_calibration(), load_calibration(model="gemma3-270m")
     assert default.meta["lm"].startswith("lm:smollm2@") and gemma.meta["lm"].startswith("lm:gemma3-270m@")
     assert gemma.version != default.version and gemma.meta["fitted_on"] == default.meta["fitted_on"]
+
+
+def _tiny_realworld(tmp_path):
+    """Two hand-made cases: a translated page with chrome, a headline and a glued sentence; a native control."""
+    root = tmp_path / "realworld_dev"
+    (root / "cases").mkdir(parents=True)
+    mt = "Home | News\nFloods hit the north\nRain fell all week.The rivers rose.\nShare this\n"
+    native = "Rates held\nThe bank kept rates on hold. Markets were calm.\n"
+    (root / "cases" / "zh-site-floods.txt").write_text(mt, encoding="utf-8")
+    (root / "cases" / "native-site-rates.txt").write_text(native, encoding="utf-8")
+
+    def label(case, text, body, start, garbled=False, unsure=False, part="body", kinds=()):
+        return {"case": case, "start": start, "end": start + len(text), "text": text, "garbled": garbled,
+                "kinds": list(kinds), "unsure": unsure, "part": part}
+
+    labels = [label("zh-site-floods", "Floods hit the north", mt, mt.index("Floods"), part="headline"),
+              label("zh-site-floods", "Rain fell all week.", mt, mt.index("Rain"), garbled=True, kinds=["glued"]),
+              label("zh-site-floods", "The rivers rose.", mt, mt.index("The rivers")),
+              label("native-site-rates", "Rates held", native, 0, part="headline"),
+              label("native-site-rates", "The bank kept rates on hold.", native, native.index("The bank")),
+              label("native-site-rates", "Markets were calm.", native, native.index("Markets"))]
+    (root / "labels.jsonl").write_text("".join(json.dumps(x) + "\n" for x in labels), encoding="utf-8")
+    chrome = [{"case": "zh-site-floods", "line": 1, "text": "Home | News", "kind": "menu"},
+              {"case": "zh-site-floods", "line": 4, "text": "Share this", "kind": "share"}]
+    (root / "chrome.jsonl").write_text("".join(json.dumps(x) + "\n" for x in chrome), encoding="utf-8")
+    return root, mt, native
+
+
+def _record(text, segments, verdict):
+    return {"status": "ok", "text": text, "verdict": verdict, "score": 0.5,
+            "segments": [{"kind": k, "start": text.index(t), "end": text.index(t) + len(t), "score": sc,
+                          "flagged": fl, "findings": [{"code": c} for c in codes]}
+                         for k, t, sc, fl, codes in segments]}
+
+
+def test_realworld_figures_count_as_the_benchmark_checker_does(tmp_path):
+    from mtqa.realworld import figures, load
+
+    root, mt, native = _tiny_realworld(tmp_path)
+    records = {
+        "zh-site-floods": _record(mt, [("boilerplate", "Home | News", None, False, []),
+                                       ("title", "Floods hit the north", 0.2, False, []),
+                                       ("body", "Rain fell all week.", 0.3, True, ["glued-words"]),
+                                       ("body", "The rivers rose.", 0.6, True, []),
+                                       ("body", "Share this", 0.1, False, [])], "review"),
+        "native-site-rates": _record(native, [("title", "Rates held", None, False, []),
+                                              ("body", "The bank kept rates on hold.", 0.1, False, []),
+                                              ("body", "Markets were calm.", 0.05, False, [])], "pass"),
+    }
+    got = figures(load(tmp_path), records)  # the benchmarks folder or realworld_dev itself
+    s = got["sentences"]
+    assert (s["flagged"], s["hits"], s["false_alarms"], s["garbled_sure"], s["garbled_sure_found"]) == (2, 1, 1, 1, 1)
+    assert (s["precision"], s["recall"], s["f1"]) == (0.5, 1.0, 0.6667)
+    assert s["hits_by"] == {"glued-words": 1} and s["false_alarms_by"] == {"lm-score": 1}
+    # the garbled label's best score 0.3 outranks three clean labels (0.2, 0.1, 0.05), not the rivers' 0.6;
+    # the native headline has no scored segment and is left out
+    assert s["score_auc"] == 0.75
+    assert got["articles"] == {"garbled": 1, "garbled_flagged": 1, "garbled_fail": 0, "native": 1, "native_pass": 1}
+    c = got["chrome"]
+    assert (c["tp"], c["fp"], c["fn"], c["precision"], c["recall"]) == (1, 0, 1, 1.0, 0.5)
+    assert c["recall_by_kind"] == {"menu": [1, 1], "share": [0, 1]}
+    assert got["titles"] == {"cases": 2, "correct": 2, "accuracy": 1.0}
+    assert s["false_alarms_on_chrome"] == 0
+    records["zh-site-floods"]["segments"][-1]["flagged"] = True  # "Share this", read as body, then flagged
+    assert figures(load(root), records)["sentences"]["false_alarms_on_chrome"] == 1
+    missing = figures(load(root), {"zh-site-floods": records["zh-site-floods"]})
+    assert missing["missing"] == ["native-site-rates"]

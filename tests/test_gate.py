@@ -98,14 +98,14 @@ def test_lm_score_failures_and_review_mode():
 
 
 def test_flagged_share_and_article_findings():
-    res = _result(findings={1: [("run-on", "minor", "He said")]}, scores=(0.1, 0.6, 0.1),
-                  article_findings=[("headline-damage", "major"), ("inconsistent-name", "minor")])
+    res = _result(findings={0: [("headline-damage", "major", TITLE)], 1: [("doubled-word", "minor", "He said")]},
+                  scores=(0.1, 0.6, 0.1), article_findings=[("inconsistent-name", "minor")])
     out = evaluate_gate(res, Settings(max_flagged_share=0.5), set())
     assert [(f.code, f.segment) for f in out.failures] == [("headline-damage", 0)]
     assert out.failures[0].start == 0 and out.failures[0].end == len(TITLE)
     assert any("67% of sentences flagged" in r for r in out.reasons)
-    out = evaluate_gate(res, Settings(max_flagged_share=0.5, ignore_rules=["run-on", "headline-damage"]), set())
-    assert out.passed  # 1 of 3 flagged once run-on is ignored
+    out = evaluate_gate(res, Settings(max_flagged_share=0.5, ignore_rules=["doubled-word", "headline-damage"]), set())
+    assert out.passed  # 1 of 3 flagged once doubled-word is ignored
     minor = evaluate_gate(res, Settings(fail_severity="minor"), set())
     name = next(f for f in minor.failures if f.code == "inconsistent-name")
     assert name.segment is None and name.start is None
@@ -209,7 +209,7 @@ def test_sarif_and_github_annotations():
     assert lines[-1] == "::error file=corpus.jsonl,title=mtqa unreadable input::corpus.jsonl:2: malformed JSON: <x>"
     assert all("\n" not in line for line in lines)
     records = [json_record(r, o) for r, o in pairs]
-    assert records[0]["schema"] == "mtqa.article/1" and records[0]["gate"]["passed"] is False
+    assert records[0]["schema"] == "mtqa.article/2" and records[0]["gate"]["passed"] is False
     assert records[1]["gate"] == {"passed": True, "reasons": []}
 
 

@@ -65,7 +65,7 @@ def test_a_cycle_would_be_found():
 
 def test_every_produced_code_is_registered_once():
     registry = codes.registry()
-    produced = {r.code: "rules" for r in [*rules.SENTENCE_RULES, *rules.ARTICLE_RULES]}
+    produced = {r.code: "rules" for r in [*rules.SENTENCE_RULES, *rules.ARTICLE_RULES, *rules.TITLE_RULES]}
     produced |= {c: "reference" for c in (reference.ADDITION, reference.OMISSION, reference.NOT_ENGLISH,
                                           reference.MISMATCH)}
     produced |= {"not-english": "langid", "input-encoding": "io", "duplicate-id": "io", policy.LM_CODE: "policy"}
@@ -77,7 +77,7 @@ def test_every_produced_code_is_registered_once():
 
 
 def test_rules_take_severity_and_message_from_the_registry():
-    for rule in [*rules.SENTENCE_RULES, *rules.ARTICLE_RULES]:
+    for rule in [*rules.SENTENCE_RULES, *rules.ARTICLE_RULES, *rules.TITLE_RULES]:
         row = codes.get(rule.code)
         assert (rule.severity, rule.message) == (row.severity, row.message)
 

@@ -15,17 +15,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mtqa import report
+from mtqa.policy import flagging_codes
 from mtqa.report import SCHEMA, article_to_dict, files, safe_id, summary, summary_rows, write_article, write_reports
 from mtqa.report.display import HISTOGRAM_BINS
 from mtqa.report.summary import CorpusStats, write_summary_files
-from mtqa.types import ArticleFinding, ArticleResult, Finding, Segment
+from mtqa.types import ArticleFinding, ArticleResult, Finding, Segment, Suggestion
 
 CONTRACT_KEYS = [
     "schema", "id", "title", "input", "status", "error", "score", "verdict", "n_sentences", "n_flagged",
     "signature", "text", "segments", "article_findings", "reference",
 ]
 SEGMENT_KEYS = ["index", "kind", "text", "start", "end", "score", "flagged", "features", "findings", "reference"]
-FINDING_KEYS = ["code", "message", "severity", "start", "end"]
+FINDING_KEYS = ["code", "message", "severity", "start", "end", "suggestions"]
+SUGGESTION_KEYS = ["start", "end", "replacement", "score"]
 
 XSS = '<script>alert("x")</script>'
 
@@ -67,14 +69,18 @@ def make_result(
                 "tokens": np.array([[brk[0], brk[0] + 11, 9.5], [brk[0] + 12, brk[1], 7.25]]),
             },
             findings=[
-                # overlapping spans: "said development" and "development The"
-                Finding("repeat", 'odd "repeat" <here>', "minor", *_at(text, "said development")),
-                Finding("caps", "capital letter mid-sentence", "major", *_at(text, "development The")),
+                # overlapping spans: "said development" and "development The"; codes that do not flag by
+                # themselves (data/codes.tsv), so the language model's score is what flagged this sentence
+                Finding("repeated-phrase", 'odd "repeat" <here>', "minor", *_at(text, "said development")),
+                Finding("calque", "capital letter mid-sentence", "major", *_at(text, "development The"),
+                        suggestions=[Suggestion(*brk, "development. The", np.float64(3.25)),
+                                     Suggestion(*brk, "development the", 1.0)]),
             ],
         ),
         Segment(3, "body", text[s2[0]:s2[1]], *s2, score=0.35),
         Segment(4, "body", text[s3[0]:s3[1]], *s3, score=0.71, flagged=True,
-                findings=[Finding("markup", "HTML left in the text", "major", *script)]),
+                findings=[Finding("markup", "HTML left in the text", "major", *script,
+                                  suggestions=[Suggestion(*script, "<b onmouseover=alert(2)>bold</b>", 1.5)])]),
     ]
     return ArticleResult(
         id=article_id, input="corpus.jsonl:3", title=title, text=text, score=np.float64(0.88), verdict="fail",
@@ -101,7 +107,7 @@ def test_json_round_trip(tmp_path: Path) -> None:
     data = json.loads(paths["json"].read_text(encoding="utf-8"), parse_constant=no_nan)
     assert list(data) == CONTRACT_KEYS
     assert data == article_to_dict(result)
-    assert data["schema"] == SCHEMA == "mtqa.article/1"
+    assert data["schema"] == SCHEMA == "mtqa.article/2"
     assert data["status"] == "ok" and data["verdict"] == "fail" and data["score"] == pytest.approx(0.88)
     assert (data["n_sentences"], data["n_flagged"]) == (3, 2)
     text = data["text"]
@@ -113,6 +119,9 @@ def test_json_round_trip(tmp_path: Path) -> None:
             assert list(f) == FINDING_KEYS
             assert f["severity"] in ("minor", "major")
             assert text[f["start"]:f["end"]] in seg["text"]
+            for sug in f["suggestions"]:
+                assert list(sug) == SUGGESTION_KEYS and isinstance(sug["score"], float)
+                assert seg["start"] <= sug["start"] <= sug["end"] <= seg["end"]
     assert data["segments"][1]["score"] is None
     assert data["reference"] is None and all(seg["reference"] is None for seg in data["segments"])  # none given
     feats = data["segments"][2]["features"]
@@ -122,9 +131,40 @@ def test_json_round_trip(tmp_path: Path) -> None:
     brk = feats["break"]
     assert text[brk["start"]:brk["end"]] == brk["text"]
     assert data["article_findings"] == [
-        {"code": "many_flagged", "message": "2 of 3 sentences flagged | `see`", "severity": "major"}
+        {"code": "many_flagged", "message": "2 of 3 sentences flagged | `see`", "severity": "major", "suggestions": []}
     ]
+    caps = data["segments"][2]["findings"][1]
+    assert caps["suggestions"] == [
+        {"start": brk["start"], "end": brk["end"], "replacement": "development. The", "score": 3.25},
+        {"start": brk["start"], "end": brk["end"], "replacement": "development the", "score": 1.0}]
     assert '<script>alert(\\"x\\")' in paths["json"].read_text(encoding="utf-8")  # raw text, not \\u003c
+
+
+def test_json_suggestions_read_back_and_version_1_is_stale(tmp_path: Path) -> None:
+    """--resume reads reports back: suggestions (sentence and article findings) survive the round trip, and a
+    report of the previous contract (mtqa.article/1, no suggestions) is refused, so its article is scored again."""
+    result = make_result()
+    name = (result.text.index("Third"), result.text.index("Third") + len("Third"))
+    result.article_findings.append(ArticleFinding("inconsistent-name", "Name spelled in different ways", "minor",
+                                                  [Suggestion(*name, "Thurd", -0.5)]))
+    data = json.loads(report.contract.to_json(result))
+    back = report.article_from_dict(data)
+    assert [[f.suggestions for f in s.findings] for s in back.segments] == \
+        [[f.suggestions for f in s.findings] for s in result.segments]
+    assert back.article_findings[1].suggestions == [Suggestion(*name, "Thurd", -0.5)]
+    assert article_to_dict(back) == data
+
+    old = {**data, "schema": "mtqa.article/1"}
+    with pytest.raises(ValueError, match="mtqa.article/2"):
+        report.article_from_dict(old)
+    writer = report.ReportWriter(tmp_path, result.signature)
+    stem = writer.stem(result.id)
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / f"{stem}.json").write_text(json.dumps(old), encoding="utf-8")
+    assert writer.finished(result.id, result.input) is None  # stale: scored again, never a crash
+    (tmp_path / "articles" / f"{stem}.json").write_text(json.dumps(data), encoding="utf-8")
+    assert writer.finished(result.id, result.input) is not None
+    writer.abort()
 
 
 def test_json_error_result_has_null_score_and_verdict() -> None:
@@ -289,7 +329,8 @@ def expected_spans(result: ArticleResult) -> dict[str, tuple[int, int]]:
         for k, f in enumerate(seg.findings):
             spans[f"s{seg.index}.f{k}"] = (f.start, f.end)
         brk = seg.features.get("break")
-        if seg.flagged and brk:
+        flagged_by_lm = not flagging_codes(f.code for f in seg.findings)
+        if seg.flagged and brk and flagged_by_lm and brk["score"] > 0:  # the break carries information
             spans[f"s{seg.index}.lm"] = (int(brk["start"]), int(brk["end"]))
     return spans
 
@@ -321,6 +362,64 @@ def test_html_escapes_and_marks() -> None:
     assert "flagged" in spans["s2"]["class"] and spans["s2"]["data-score"] == "0.930"
     assert "tint" in spans["s3"]["class"] and "flagged" not in spans["s3"]["class"]
     assert 'href="#s2"' in html and 'href="#s4"' in html
+
+
+def test_html_shows_the_top_suggestion_as_an_escaped_diff() -> None:
+    """The best repair of a finding shows in its sentence's popover and in the side list as deleted and inserted
+    text around the repair; article text in it stays text, and the article itself is left as it was."""
+    result = make_result()
+    html = report.render_html(result)
+    checker = check_html(html)
+    assert checker.text() == result.text  # the diff lives in the popover and side list, not in the article
+    pop = checker.pops["why-s2"]
+    assert "Suggested: said development. The plan" in pop and "+3.2 nats" in pop
+    assert "development the" not in pop  # only the top suggestion
+    assert html.count("<ins>.</ins>") == 2  # the inserted full stop: popover and side list
+    # s4's repair replaces article markup with markup: both stay text, on both sides of the diff
+    assert "<b onmouseover" not in html and "<script>alert" not in html
+    assert not any(a.get("onmouseover") for _, a in checker.tags)
+    fixes = read_fixes(html)
+    assert fixes == [("said development The plan", "said development. The plan"),
+                     ('has <script>alert("x")</script> in', "has <b onmouseover=alert(2)>bold</b> in")] * 2
+    side = html[html.index('<nav class="side"'):]
+    assert read_fixes(side) == fixes[2:]  # the side list too, s2 (0.93) before s4 (0.71)
+
+
+class _Fixes(HTMLParser):
+    """The text of every ``.fix`` span, as it stands (kept and deleted text) and repaired (kept and inserted)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.depth = 0
+        self.op = "="
+        self.found: list[list[str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.depth:
+            self.depth += tag != "br"
+            self.op = {"del": "-", "ins": "+"}.get(tag, "skip" if tag == "span" else self.op)
+        elif tag == "span" and dict(attrs).get("class") == "fix":
+            self.depth, self.op = 1, "="
+            self.found.append(["", ""])
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.depth:
+            self.depth -= 1
+            self.op = "="
+
+    def handle_data(self, data: str) -> None:
+        if self.depth and self.op != "skip":
+            data = data.removeprefix("Suggested: ") if not any(self.found[-1]) else data
+            if self.op in "=-":
+                self.found[-1][0] += data
+            if self.op in "=+":
+                self.found[-1][1] += data
+
+
+def read_fixes(html: str) -> list[tuple[str, str]]:
+    parser = _Fixes()
+    parser.feed(html)
+    return [(before.strip(), after.strip()) for before, after in parser.found]
 
 
 def test_html_overlapping_spans_carry_every_id() -> None:
@@ -358,8 +457,25 @@ def test_html_tint_has_a_text_label_and_flagged_sentences_explain_themselves() -
     assert 'odd "repeat" <here>' in pop  # escaped in the HTML, the same text on screen
 
     result.segments[2].features["break"]["score"] = -2.0  # a break no more surprising than its words
-    pop = check_html(report.render_html(result)).pops["why-s2"]
-    assert "did not expect" not in pop and "least expected words: \u201cdevelopment The\u201d" in pop
+    checker = check_html(report.render_html(result))
+    assert "did not expect" not in checker.pops["why-s2"] and "least expected" not in checker.pops["why-s2"]
+    assert not any("s2.lm" in ids for ids in checker.covered())  # no mark where it says nothing
+
+
+def test_a_flagged_sentence_says_why_in_words_that_match_its_label() -> None:
+    """Flagged by a rule with a low score: the popover names the rule and never calls the sentence unlikely to be
+    garbled; the LM's break is not marked there (the rule's span is the evidence). Flagged by the score: says so."""
+    result = make_result()
+    by_rule = result.segments[4]  # flagged by its "markup" finding (not a registered code: treated as evidence)
+    by_rule.score = 0.03
+    by_rule.features = {"break": {"start": by_rule.start, "end": by_rule.start + 5, "text": "Third", "score": 3.0}}
+    checker = check_html(report.render_html(result))
+    pop = checker.pops["why-s4"]
+    assert "flagged: markup" in pop and "score 0.030 (the language model alone would not flag it)" in pop
+    assert "unlikely" not in pop and "did not expect" not in pop
+    assert not any("s4.lm" in ids for ids in checker.covered())
+    assert "flagged: the language model" in checker.pops["why-s2"]
+    assert "Headline" not in checker.pops["why-s2"]
 
 
 def test_html_side_list_is_worst_first_and_print_shows_findings_inline() -> None:
@@ -448,9 +564,12 @@ def test_markdown_lists_flagged_worst_first_and_escapes() -> None:
     assert "**Verdict:** FAIL" in md and "0.880" in md
     assert md.index("**s2**") < md.index("**s4**")  # 0.93 before 0.71
     assert "> The minister said development The plan is \\`good\\` \\| really." in md
-    assert "`caps` (major): capital letter mid-sentence — “development The”" in md
+    assert "`calque` (major): capital letter mid-sentence — “development The”" in md
     assert "<script>" not in md
     assert "`many_flagged` (major): 2 of 3 sentences flagged \\| \\`see\\`" in md
+    assert "     - fix: \u201csaid development The plan\u201d \u2192 \u201csaid development. The plan\u201d " \
+           "(language model +3.2 nats)" in md
+    assert "\u2192 \u201chas \\<b onmouseover=alert(2)\\>bold\\</b\\> in\u201d" in md  # escaped like article text
     # every quoted sentence stays on one blockquote line inside its list item
     quotes = [line for line in md.splitlines() if line.lstrip().startswith(">")]
     assert len(quotes) == 2 and all(line.startswith("   > ") for line in quotes)
@@ -476,8 +595,9 @@ def test_summary_rows_and_files(tmp_path: Path) -> None:
 
     rows = summary_rows(results, stems)
     assert [list(r) for r in rows] == [summary.SUMMARY_COLUMNS] * 4
-    assert rows[1]["top_finding"].startswith("caps: ")  # major beats minor
+    assert rows[1]["top_finding"].startswith("calque: ")  # major beats minor
     assert rows[0]["top_finding"] == "" and rows[2]["score"] is None
+    assert [r["n_suggestions"] for r in rows] == [0, 2, 0, 2]  # the best repair of each finding that has one
     assert rows[1]["report"] == f"articles/{stems['bad-one']}.html"
     assert summary_rows(results)[0]["report"] == ""
 
@@ -541,8 +661,9 @@ def test_index_histograms_rule_counts_and_controls(tmp_path: Path) -> None:
     # per-rule counts: code, where it applies, findings, major, articles (the clean article adds nothing)
     rules = re.findall(r"<tr><td><code>([^<]+)</code></td><td>(\w+)</td><td class=\"num\">(\d+)</td>"
                        r"<td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td></tr>", html)
-    assert sorted(rules) == sorted([("caps", "sentence", "1", "1", "1"), ("markup", "sentence", "1", "1", "1"),
-                                    ("repeat", "sentence", "1", "0", "1"), ("many_flagged", "article", "1", "1", "1")])
+    assert sorted(rules) == sorted([("calque", "sentence", "1", "1", "1"), ("markup", "sentence", "1", "1", "1"),
+                                    ("repeated-phrase", "sentence", "1", "0", "1"),
+                                    ("many_flagged", "article", "1", "1", "1")])
     assert "boilerplate</code>" not in html  # boilerplate findings are not translation damage
 
     # sorting and filtering controls: a button in every header, a verdict select and a text filter

@@ -92,7 +92,7 @@ def codes(text: str, **kw) -> set[str]:
 
 
 def test_registry_codes_are_unique_and_well_formed():
-    all_rules = [*rules.SENTENCE_RULES, *rules.ARTICLE_RULES]
+    all_rules = [*rules.SENTENCE_RULES, *rules.ARTICLE_RULES, *rules.TITLE_RULES]
     codes_ = [r.code for r in all_rules]
     assert len(codes_) == len(set(codes_)) == 18
     for r in all_rules:
@@ -105,7 +105,7 @@ def test_registry_codes_are_unique_and_well_formed():
 def test_signature_names_every_rule_data_hash_and_tagger(monkeypatch):
     sig = rules.signature()
     assert sig.startswith("rules:fused-sentence@2,repeated-phrase@3,repetition-loop@2,")
-    assert "missing-verb@1" in sig and "non-word@1" in sig and "headline-damage@1" in sig
+    assert "missing-verb@1" in sig and "non-word@1" in sig and "headline-damage@2" in sig
     assert re.search(r"\|data:[0-9a-f]{8}\|tagger:textblob-aptagger@0\.2\.0$", sig)
     # a rule whose version changes changes the signature
     monkeypatch.setattr(rules.NonWord, "version", "99")
@@ -558,9 +558,9 @@ def test_inconsistent_name_negative():
 )
 def test_headline_damage_positive(title):
     text = title + "\nThe leaders met on Tuesday."
-    found = rules.apply_article_rules(text, (0, len(title)), [(len(title) + 1, len(text))])
+    found = rules.apply_title_rules(text, (0, len(title)))
     assert [f.code for f in found] == ["headline-damage"]
-    assert found[0].severity == "major"
+    assert found[0].severity == "major" and 0 <= found[0].start < found[0].end <= len(title)
 
 
 @pytest.mark.parametrize(
@@ -576,11 +576,13 @@ def test_headline_damage_positive(title):
 )
 def test_headline_damage_negative(title):
     text = title + "\nThe leaders met on Tuesday."
-    assert rules.apply_article_rules(text, (0, len(title)), [(len(title) + 1, len(text))]) == []
+    assert rules.apply_title_rules(text, (0, len(title))) == []
 
 
-def test_no_title_no_headline_finding():
-    assert rules.apply_article_rules("A sentence.", None, [(0, 11)]) == []
+def test_headline_damage_points_at_the_damage_when_it_can():
+    title = "China reform This is the key"
+    [found] = rules.apply_title_rules(title, (0, len(title)))
+    assert title[found.start:found.end] == "reform This"
 
 
 # ------------------------------------------------------------------------------------ repetition-loop

@@ -133,7 +133,7 @@ def test_sentences_parquet_is_appended_per_chunk_and_matches_the_json_reports(tm
     fused = next(r for r in rows if "development The people" in r["text"])
     assert fused["flagged"] and fused["top_finding"] in ("fused-sentence", "repeated-phrase")
     assert writer.rows[0].keys() == {"id", "title", "input", "status", "error", "score", "verdict", "n_sentences",
-                                     "n_flagged", "top_finding", "report"}  # summary rows only, no article text
+                                     "n_flagged", "n_suggestions", "top_finding", "report"}  # no article text
 
 
 # --------------------------------------------------------------------------- progress

@@ -1,4 +1,4 @@
-"""``--json FILE``: a JSON list of ``mtqa.article/1`` records, each with ``"gate": {"passed", "reasons"}``.
+"""``--json FILE``: a JSON list of ``mtqa.article/2`` records, each with ``"gate": {"passed", "reasons"}``.
 
 Written as the run goes (one record at a time into a temporary file beside the target, renamed when the run
 ends), so the gate never holds every article in memory.

@@ -1,7 +1,7 @@
 """Per-article reports (JSON, Markdown, HTML) and the run summary (Parquet, CSV, index.html), one concern a module:
 
 - :mod:`~mtqa.report.files`: safe file names, atomic writes;
-- :mod:`~mtqa.report.contract`: the ``mtqa.article/1`` and ``mtqa.run/1`` JSON records;
+- :mod:`~mtqa.report.contract`: the ``mtqa.article/2`` and ``mtqa.run/1`` JSON records;
 - :mod:`~mtqa.report.display`: what the views share (titles, ordering, spans, bands);
 - :mod:`~mtqa.report.html`, :mod:`~mtqa.report.markdown`: the editor's views of one article;
 - :mod:`~mtqa.report.summary`: summary rows and tables, histograms, the index page;

@@ -1,4 +1,4 @@
-"""The JSON contracts: ``mtqa.article/1`` (one per article) and ``mtqa.run/1`` (``run.json``).
+"""The JSON contracts: ``mtqa.article/2`` (one per article) and ``mtqa.run/1`` (``run.json``).
 
 Other tools parse these, so their keys and order are fixed here and nowhere else, and values are always plain
 JSON (numpy scalars, NaN and tuples from the features are converted).
@@ -16,9 +16,9 @@ from typing import Any
 
 import orjson
 
-from mtqa.types import ArticleFinding, ArticleResult, Finding, Segment
+from mtqa.types import ArticleFinding, ArticleResult, Finding, Segment, Suggestion
 
-SCHEMA = "mtqa.article/1"
+SCHEMA = "mtqa.article/2"  # /2: findings carry their suggested repairs; /1 reports are stale for --resume
 
 
 RUN_SCHEMA = "mtqa.run/1"
@@ -64,8 +64,18 @@ def as_number(x: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
+def _suggestions(found: list[Suggestion]) -> list[dict]:
+    return [{"start": int(x.start), "end": int(x.end), "replacement": x.replacement, "score": as_number(x.score)}
+            for x in found]
+
+
+def _suggestions_from(d: Mapping[str, Any]) -> list[Suggestion]:
+    return [Suggestion(int(x["start"]), int(x["end"]), str(x["replacement"]), x.get("score"))
+            for x in d.get("suggestions") or []]
+
+
 def article_to_dict(result: ArticleResult) -> dict:
-    """The ``mtqa.article/1`` record: exactly the contract keys, in contract order, JSON-safe values."""
+    """The ``mtqa.article/2`` record: exactly the contract keys, in contract order, JSON-safe values."""
     ok = result.status == "ok"
     return {
         "schema": SCHEMA,
@@ -92,7 +102,7 @@ def article_to_dict(result: ArticleResult) -> dict:
                 "features": jsonable(s.features or {}),
                 "findings": [
                     {"code": f.code, "message": f.message, "severity": f.severity,
-                     "start": int(f.start), "end": int(f.end)}
+                     "start": int(f.start), "end": int(f.end), "suggestions": _suggestions(f.suggestions)}
                     for f in s.findings
                 ],
                 "reference": jsonable(s.reference),
@@ -100,22 +110,25 @@ def article_to_dict(result: ArticleResult) -> dict:
             for s in result.segments
         ],
         "article_findings": [
-            {"code": f.code, "message": f.message, "severity": f.severity} for f in result.article_findings
+            {"code": f.code, "message": f.message, "severity": f.severity, "suggestions": _suggestions(f.suggestions)}
+            for f in result.article_findings
         ],
         "reference": jsonable(result.reference),
     }
 
 
 def article_from_dict(d: Mapping[str, Any]) -> ArticleResult:
-    """An :class:`ArticleResult` back from its ``mtqa.article/1`` record (what ``--resume`` reuses).
+    """An :class:`ArticleResult` back from its ``mtqa.article/2`` record (what ``--resume`` reuses).
 
-    Raises ValueError (or KeyError/TypeError) on a record that is not ``mtqa.article/1``."""
+    Raises ValueError (or KeyError/TypeError) on a record that is not ``mtqa.article/2``: an ``mtqa.article/1``
+    report of an earlier version is stale, and ``--resume`` scores its article again."""
     if d.get("schema") != SCHEMA:
         raise ValueError(f"not an {SCHEMA} record")
     segments = [
         Segment(index=int(s["index"]), kind=s["kind"], text=s["text"], start=int(s["start"]), end=int(s["end"]),
                 score=s["score"], flagged=bool(s["flagged"]), features=dict(s.get("features") or {}),
-                findings=[Finding(f["code"], f["message"], f["severity"], int(f["start"]), int(f["end"]))
+                findings=[Finding(f["code"], f["message"], f["severity"], int(f["start"]), int(f["end"]),
+                                  _suggestions_from(f))
                           for f in s.get("findings") or []],
                 reference=_mapping_or_none(s.get("reference")))
         for s in d.get("segments") or []
@@ -123,7 +136,7 @@ def article_from_dict(d: Mapping[str, Any]) -> ArticleResult:
     return ArticleResult(
         id=d["id"], input=d["input"], title=d.get("title"), text=d.get("text") or "", status=d["status"],
         error=d.get("error"), score=d.get("score"), verdict=d.get("verdict"), segments=segments,
-        article_findings=[ArticleFinding(f["code"], f["message"], f["severity"])
+        article_findings=[ArticleFinding(f["code"], f["message"], f["severity"], _suggestions_from(f))
                           for f in d.get("article_findings") or []],
         signature=d.get("signature") or "", reference=_mapping_or_none(d.get("reference")))
 

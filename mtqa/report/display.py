@@ -49,8 +49,14 @@ def display_title(result: ArticleResult) -> str:
 
 
 def flagged_worst_first(result: ArticleResult) -> list[Segment]:
+    """Flagged units, most severe finding first (a major finding before any minor one), then by score."""
+    from mtqa.policy import rank
+
+    def severity(s: Segment) -> int:
+        return max((rank(f.severity) for f in s.findings), default=0)
+
     flagged = [s for s in result.segments if s.flagged]
-    return sorted(flagged, key=lambda s: (-(as_number(s.score) or 0.0), s.index))
+    return sorted(flagged, key=lambda s: (-severity(s), -(as_number(s.score) or 0.0), s.index))
 
 
 def feature_span(d: Any, lo: int, hi: int) -> tuple[int, int] | None:

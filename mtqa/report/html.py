@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from mtqa.policy import flagging_codes
+from mtqa.repair import diff_pieces, top_suggestion
 from mtqa.report.contract import as_number
 from mtqa.report.display import (
     BANDS,
@@ -24,7 +26,12 @@ from mtqa.report.display import (
     sentence_reference,
 )
 from mtqa.text import truncate
-from mtqa.types import SEVERITY_RANK, ArticleResult, Segment
+from mtqa.types import SEVERITY_RANK, ArticleFinding, ArticleResult, Finding, Segment
+
+
+def flag_reasons(seg: Segment) -> list[str]:
+    """What flagged a sentence: its flagging finding codes; empty when the language model's score did."""
+    return flagging_codes(f.code for f in seg.findings)
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -39,22 +46,35 @@ class _Chunk:
     pieces: list[tuple[str, dict | None, int]] = field(default_factory=list)  # (text, mark or None, offset)
 
 
+def _fix(finding: Finding | ArticleFinding, text: str) -> dict | None:
+    """The finding's top suggestion as a visible diff: ``pieces`` are (op, text), op ``=``, ``-`` deleted or
+    ``+`` inserted, over the words around the repair; ``gain`` its log-probability gain, in words."""
+    top = top_suggestion(finding)
+    if top is None:
+        return None
+    gain = "" if top.score is None else f"language model: {top.score:+.1f} nats"
+    more = len(finding.suggestions) - 1 if isinstance(finding, ArticleFinding) else 0
+    return {"pieces": diff_pieces(text, top), "gain": gain, "more": more}
+
+
 def _popover(seg: Segment, text: str, score: float | None) -> dict:
-    """What hovering or focusing a sentence shows: why it is tinted, in words, with the evidence."""
-    head = [f"Sentence {seg.index}"] + (["flagged"] if seg.flagged else [])
+    """What hovering or focusing a sentence shows: why it is tinted, in words that match its label."""
+    unit = "Headline" if seg.kind == "title" else f"Sentence {seg.index}"
+    reasons = flag_reasons(seg)
+    head = [unit] + ([f"flagged: {', '.join(reasons) if reasons else 'the language model'}"] if seg.flagged else [])
     if score is not None:
-        head.append(f"score {score:.3f} ({BANDS[band_index(score)].label})")
-    findings = [{"code": f.code, "severity": f.severity, "message": f.message, "span": text[f.start:f.end]}
-                for f in seg.findings]
-    brk = located_break(seg) if seg.flagged else None
+        words = BANDS[band_index(score)].label
+        if seg.flagged and reasons and not BANDS[band_index(score)].colour:
+            words = "the language model alone would not flag it"  # flagged by a rule: say so, never 'unlikely'
+        head.append(f"score {score:.3f} ({words})")
+    findings = [{"code": f.code, "severity": f.severity, "message": f.message, "span": text[f.start:f.end],
+                 "fix": _fix(f, text)} for f in seg.findings]
+    brk = _informative_break(seg)
     unexpected = None
     if brk is not None:
         words = f"\u201c{text[brk[0]:brk[1]]}\u201d"
-        if brk[2] is not None and brk[2] > 0:
-            unexpected = (f"The language model did not expect {words} here ({brk[2]:.1f} nats more surprising "
-                          "than the words' usual frequency).")
-        else:  # the located break is only the least expected place, not a surprising one
-            unexpected = f"The language model found nothing surprising; its least expected words: {words}."
+        unexpected = (f"The language model did not expect {words} here ({brk[2]:.1f} nats more surprising "
+                      "than the words' usual frequency).")
     return {"id": f"why-s{seg.index}", "head": " \u00b7 ".join(head), "findings": findings,
             "unexpected": unexpected, "lm": lm_summary(seg, text),
             "ref": sentence_reference(seg.reference)}
@@ -102,9 +122,18 @@ def _located(seg: Segment) -> list[tuple[int, int, str, bool]]:
     if seg.kind == "boilerplate":
         return []
     spans = [(f.start, f.end, f"s{seg.index}.f{k}", f.severity == "major") for k, f in enumerate(seg.findings)]
-    if seg.flagged and (brk := located_break(seg)) is not None:
+    if (brk := _informative_break(seg)) is not None:
         spans.append((brk[0], brk[1], f"s{seg.index}.lm", False))
     return spans
+
+
+def _informative_break(seg: Segment) -> tuple[int, int, float] | None:
+    """The LM's located break, marked only where it carries information: the language model flagged the
+    sentence (no finding did) and the words there are more surprising than their usual frequency."""
+    brk = located_break(seg)
+    if not seg.flagged or flag_reasons(seg) or brk is None or brk[2] is None or brk[2] <= 0:
+        return None
+    return brk[0], brk[1], brk[2]
 
 
 def _pieces(seg: Segment, start: int, end: int) -> Iterator[tuple[int, int, dict | None]]:
@@ -178,12 +207,15 @@ def _side_items(result: ArticleResult) -> list[dict]:
             what, span, severity = worst.code, result.text[worst.start:worst.end], worst.severity
         else:
             what, span, severity = "language model", result.text[brk[0]:brk[1]] if brk else "", ""
+        # the repair of the worst finding, else of the first finding that has one
+        fixable = sorted((f for f in s.findings if f.suggestions), key=lambda f: f is not worst)
         ref = sentence_reference(s.reference)
         items.append({
             "index": s.index, "score": fmt(score, 2) or "n/a", "what": what, "severity": severity,
             "span": truncate(span or s.text, 70), "more": len(s.findings) - 1 if worst else 0,
             "band": _tint(score, True),
             "chrf": ref["chrf"] if ref else "",
+            "fix": _fix(fixable[0], result.text) if fixable else None,
         })
     return items
 
@@ -204,6 +236,11 @@ def safe_url(url: str | None) -> str | None:
     return url if url and re.match(r"https?://[^\s\"'<>]+$", url, re.IGNORECASE) else None
 
 
+def _article_findings(result: ArticleResult) -> list[dict]:
+    return [{"code": f.code, "severity": f.severity, "message": f.message, "fix": _fix(f, result.text)}
+            for f in result.article_findings]
+
+
 def render_html(result: ArticleResult) -> str:
     """The editor's page for one article: self-contained, autoescaped, no script at all."""
     return ENV.get_template("article.html.j2").render(
@@ -213,6 +250,7 @@ def render_html(result: ArticleResult) -> str:
         verdict=(result.verdict if result.status == "ok" else None) or result.status,
         lines=_article_lines(result),
         side=_side_items(result),
+        article_findings=_article_findings(result),
         refrows=_reference_rows(result),
         reference=article_reference(result.reference),
         url_link=safe_url(result.url),

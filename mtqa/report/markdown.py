@@ -7,9 +7,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from mtqa.policy import flagging_codes
+from mtqa.repair import before_after, top_suggestion
 from mtqa.report.contract import as_number
 from mtqa.report.display import display_title, flagged_worst_first, fmt, lm_summary
-from mtqa.types import ArticleResult
+from mtqa.types import ArticleFinding, ArticleResult, Finding
 
 _MD_ACTIVE = re.compile(r"([\\`*_\[\]<>|&])")
 
@@ -76,6 +78,18 @@ def _md_reference_section(result: ArticleResult) -> list[str]:
     return [*out, ""]
 
 
+def _md_fix(finding: Finding | ArticleFinding, text: str) -> str | None:
+    """The top suggestion as a before/after line: the words around the repair, as they stand and repaired."""
+    top = top_suggestion(finding)
+    if top is None:
+        return None
+    before, after = before_after(text, top)
+    gain = "" if top.score is None else f" (language model {top.score:+.1f} nats)"
+    more = len(finding.suggestions) - 1 if isinstance(finding, ArticleFinding) else 0
+    places = f", and {more} more {'place' if more == 1 else 'places'}" if more else ""
+    return f"fix: \u201c{_md(before)}\u201d \u2192 \u201c{_md(after)}\u201d{gain}{places}"
+
+
 def render_markdown(result: ArticleResult) -> str:
     """A ticket-sized summary: verdict, flagged sentences worst first, article findings, and with a reference
     every sentence beside its reference sentence."""
@@ -96,10 +110,13 @@ def render_markdown(result: ArticleResult) -> str:
     if flagged:
         out += ["## Flagged sentences", ""]
         for i, s in enumerate(flagged, 1):
-            out.append(f"{i}. **s{s.index}** \u2014 score {fmt(as_number(s.score)) or 'n/a'}")
+            why = ", ".join(_md_code(c) for c in flagging_codes(f.code for f in s.findings)) or "the language model"
+            out.append(f"{i}. **s{s.index}** \u2014 score {fmt(as_number(s.score)) or 'n/a'} \u00b7 flagged by {why}")
             for f in s.findings:
                 code, span = _md_code(f.code), _md(result.text[f.start:f.end])
                 out.append(f"   - {code} ({f.severity}): {_md(f.message)} \u2014 \u201c{span}\u201d")
+                if fix := _md_fix(f, result.text):
+                    out.append(f"     - {fix}")
             if lm := lm_summary(s, result.text):
                 out.append(f"   - LM: {_md(lm)}")
             if s.reference:
@@ -108,7 +125,10 @@ def render_markdown(result: ArticleResult) -> str:
             out += ["", f"   > {_md(s.text)}", ""]
     if result.article_findings:
         out += ["## Article findings", ""]
-        out += [f"- {_md_code(f.code)} ({f.severity}): {_md(f.message)}" for f in result.article_findings]
+        for f in result.article_findings:
+            out.append(f"- {_md_code(f.code)} ({f.severity}): {_md(f.message)}")
+            if fix := _md_fix(f, result.text):
+                out.append(f"  - {fix}")
         out.append("")
     if result.reference and result.reference.get("aligned"):  # reference-mismatch: nothing aligned to show
         out += _md_reference_section(result)

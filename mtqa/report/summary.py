@@ -13,6 +13,7 @@ import numpy as np
 import orjson
 from markupsafe import Markup
 
+from mtqa.repair import n_suggestions
 from mtqa.report.contract import as_number
 from mtqa.report.display import BANDS, ENV, HISTOGRAM_BINS, UNTINTED, band_index, fmt, found_title, valid_utf8
 from mtqa.report.files import write_atomic
@@ -21,7 +22,7 @@ from mtqa.types import SEVERITY_RANK, ArticleResult
 
 SUMMARY_COLUMNS = [
     "id", "title", "input", "status", "error", "score", "verdict",
-    "n_sentences", "n_flagged", "top_finding", "report",
+    "n_sentences", "n_flagged", "n_suggestions", "top_finding", "report",
 ]
 
 
@@ -65,6 +66,7 @@ def summary_row(result: ArticleResult, stem: str | None = None) -> dict:
         "verdict": result.verdict if ok else None,
         "n_sentences": result.n_sentences,
         "n_flagged": result.n_flagged,
+        "n_suggestions": n_suggestions(result),
         "top_finding": top_finding(result),
         "report": f"articles/{stem}.html" if stem else "",
         **{c: as_number(ref.get(c)) for c in REFERENCE_COLUMNS if ref},
@@ -86,7 +88,7 @@ def summary_frame(rows: list[dict]):
     df = pd.DataFrame(clean, columns=columns)
     for col in ("score", *(c for c in REFERENCE_COLUMNS if c in columns)):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
-    for col in ("n_sentences", "n_flagged"):
+    for col in ("n_sentences", "n_flagged", "n_suggestions"):
         df[col] = df[col].astype("int64")
     return df
 
