@@ -368,7 +368,7 @@ def fix(
             return [f.get("lm_sum_logprob") for f in pipeline.lm_step(texts, contexts, tally="repair")]
 
         writer = FixWriter(None if dry_run else out, settings.fix_min_gain, settings.fix_min_margin, score_units,
-                           stdout=sys.stdout)
+                           stdout=sys.stdout, settings=settings)
         if out is not None and not dry_run:
             out.mkdir(parents=True, exist_ok=True)
         tally = run(items, pipeline=pipeline, log_every=log_every, on_result=writer)

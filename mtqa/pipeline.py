@@ -292,7 +292,7 @@ class Pipeline:
         jobs, texts, contexts = [], [], []
         for res in results:
             try:
-                found = repair.plan(res, sentence_contexts(res))
+                found = repair.plan(res, sentence_contexts(res, self.settings))
             except Exception:  # a repair that cannot be planned must not cost the article its report
                 self.stats.add("repair_errors")
                 continue
@@ -466,10 +466,25 @@ def uncapitalised(text: str) -> str:
     return lowered[:first] + text[first] + lowered[first + 1:]
 
 
-def sentence_contexts(result: ArticleResult) -> dict[int, str]:
-    """The text each body sentence is scored after (the sentence before it, or the title), by segment index."""
-    body = [s for s in result.segments if s.kind == "body"]
-    return dict(zip((s.index for s in body), _contexts(result, body), strict=True))
+def sentence_contexts(result: ArticleResult, settings: Settings | None = None) -> dict[int, str]:
+    """The text each body sentence is read after, by segment index, so that a repair candidate is scored as the
+    sentence is: read as passages (the default), the text before it in its passage (the passage's context and
+    its units before it, joined); with ``context="previous"``, the sentence before it (or the title)."""
+    s = settings or Settings()
+    body = [seg for seg in result.segments if seg.kind == "body"]
+    if s.context != "passage" or s.context_tokens <= 0:
+        return dict(zip((seg.index for seg in body), _contexts(result, body), strict=True))
+    units = [*[seg for seg in result.segments if seg.kind == "title"][:1], *body]
+    texts = [squash(uncapitalised(u.text)) for u in units]
+    seps = separators(len(units), bool(units) and units[0].kind == "title")
+    out = {}
+    for p in passages(texts, seps, every=s.passage_units):
+        before = p.document.context
+        for k, i in enumerate(p.indexes):
+            if units[i].kind == "body":
+                out[units[i].index] = before
+            before = f"{before}{p.document.separator(k)}{p.document.units[k]}"
+    return out
 
 
 def context_key(context: str | None, context_tokens: int) -> str:

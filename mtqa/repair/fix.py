@@ -18,6 +18,7 @@ from typing import TextIO
 
 from mtqa.pipeline import sentence_contexts
 from mtqa.repair.candidates import fix_codes
+from mtqa.settings import Settings
 from mtqa.types import ArticleResult, Finding, Segment, Suggestion
 
 
@@ -163,6 +164,7 @@ class FixWriter:
     min_margin: float
     score_units: ScoreUnits
     stdout: TextIO | None = None
+    settings: Settings | None = None  # the run's, for what each sentence is read after (pipeline.sentence_contexts)
     rows: list[dict] = field(default_factory=list)
     articles_changed: int = 0
     repairs_applied: int = 0
@@ -176,7 +178,8 @@ class FixWriter:
         if result.status != "ok":
             self.rows.append(row)
             return
-        edits = fix_plan(result, self.min_gain, self.min_margin, self.score_units, sentence_contexts(result))
+        edits = fix_plan(result, self.min_gain, self.min_margin, self.score_units,
+                         sentence_contexts(result, self.settings))
         fixed = apply(result.text, edits)
         diff = unified_diff(result.id, result.text, fixed)
         self.articles_changed += bool(diff)
