@@ -109,11 +109,16 @@ class Calibration:
                           indent=1)
 
 
-def load_calibration(path: str | Path | None = None, model: str | None = None) -> Calibration:
-    """The shipped calibration for ``model`` (:func:`mtqa.lm.models.shipped_calibration`), or one written by
-    ``scripts/calibrate.py --out``."""
+def load_calibration(path: str | Path | None = None, model: str | None = None, context: str = "previous"
+                     ) -> Calibration:
+    """The shipped calibration for ``model`` read with ``context`` (:func:`mtqa.lm.models.shipped_calibration`),
+    or one written by ``scripts/calibrate.py --out``."""
     if path is None:
-        name = shipped_calibration(model)
+        name = shipped_calibration(model, context)
+        if name not in datafiles.shipped():
+            raise ValueError(f"no calibration is shipped for {model or 'smollm2'} with context={context!r} "
+                             f"(data/{name}); fit one with scripts/calibrate.py --model {model or 'smollm2'} "
+                             f"--context {context} --out FILE and pass --calibration FILE")
         where, raw = f"data/{name}", datafiles.read_bytes(name)
     else:
         where, raw = str(path), Path(path).read_bytes()

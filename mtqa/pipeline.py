@@ -68,14 +68,14 @@ class Pipeline:
 
     @property
     def reads_passages(self) -> bool:
-        """Articles are read as passages (the default), not sentence by sentence after a context."""
-        return self.settings.context == "passage" and self.settings.context_tokens > 0
+        return self.settings.reads_passages
 
     @property
     def calibration(self) -> Calibration:
         """Loaded on first use, so LM-only users (scripts/calibrate.py) need no calibration file."""
         if self._calibration is None:
-            self._calibration = load_calibration(self.settings.calibration, model=self.scorer.name)
+            self._calibration = load_calibration(self.settings.calibration, model=self.scorer.name,
+                                                 context="passage" if self.reads_passages else "previous")
         return self._calibration
 
     @property
@@ -472,7 +472,7 @@ def sentence_contexts(result: ArticleResult, settings: Settings | None = None) -
     its units before it, joined); with ``context="previous"``, the sentence before it (or the title)."""
     s = settings or Settings()
     body = [seg for seg in result.segments if seg.kind == "body"]
-    if s.context != "passage" or s.context_tokens <= 0:
+    if not s.reads_passages:
         return dict(zip((seg.index for seg in body), _contexts(result, body), strict=True))
     units = [*[seg for seg in result.segments if seg.kind == "title"][:1], *body]
     texts = [squash(uncapitalised(u.text)) for u in units]

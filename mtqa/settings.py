@@ -33,8 +33,9 @@ class Settings:
     model: str | None = None  # None: SmolLM2; a name from mtqa.lm.MODELS, a .gguf file or a transformers folder
     backend: str = "torch"  # "onnx": the transformer body in ONNX Runtime (exported once; see mtqa.lm)
     calibration: str | None = None  # None: the model's shipped calibration (data/calibration*.json)
-    context: str = "passage"  # "passage": read each article in content-defined passages (mtqa.lm.passages);
-    # "previous": each sentence alone after the last context_tokens tokens of the one before it
+    context: str = "previous"  # "previous": each sentence alone after the last context_tokens tokens of the one
+    # before it (better on real pages and MQM, docs/language-model.md); "passage": each article read in
+    # content-defined passages (mtqa.lm.passages), each token once: faster, measured weaker
     passage_units: int = 8  # units per passage on average (0: the whole article as one passage)
     context_tokens: int = 32  # "previous": tokens of the sentence before (0, with either context: no context)
     max_tokens: int = 512  # the model's window, start token included
@@ -79,6 +80,11 @@ class Settings:
         if self.scheduler and self.workers:
             raise ConfigError("settings: workers sets the size of a local cluster; the cluster at a scheduler "
                               "has its own workers")
+
+    @property
+    def reads_passages(self) -> bool:
+        """Articles are read as passages (the default), not sentence by sentence after a context."""
+        return self.context == "passage" and self.context_tokens > 0
 
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with ``values`` checked like config keys (aliases allowed); None values are not given."""

@@ -8,14 +8,14 @@ articles are 300 sentences), or the bundled samples' body sentences with ``--sam
 same articles with the same weights, one after the other in this process, after one warm-up:
 
 - *naive*: one sentence at a time, full log-softmax over the vocabulary (``logprob_reference``), fp32;
-- *plain forward, same batches* (the ceiling): the very padded batches the default scorer feeds the model,
-  through the whole model in fp32 (``model(...).logits``) and nothing else: no log-softmax, no bookkeeping;
-- *plain forward, articles*: each article as one sequence (cut at ``--max-tokens``), batched the same way: the
-  forward pass without passages (what passages re-read costs shows as the difference from the row above);
-- *mtqa fp32*: ``score_documents`` on the articles' passages (:mod:`mtqa.lm.passages`) in exact fp32;
-  *mtqa fp32, previous sentence*: each sentence alone after 32 tokens of the one before (the reading before
-  passages); *mtqa default*: the default scorer (precision ``auto``: bf16 on CPUs that compute it natively);
-  then each ``--precision`` and, with ``--onnx``, the ONNX Runtime backend.
+- *plain forward, fp32, whole articles*: each article as one sequence (cut at ``--max-tokens``), batched:
+  the least forward work any reading could do;
+- for each reading (``previous``, the default: each sentence after 32 tokens of the one before; ``passage``:
+  :mod:`mtqa.lm.passages`) and each precision (fp32, and the default's ``auto``: bf16 on CPUs that compute
+  it natively; ``--precision`` adds more): *plain forward, same batches* (the ceiling): the very padded
+  batches the scorer feeds the model in that reading, through ``model(...).logits`` in that precision and
+  nothing else (no log-softmax, no bookkeeping); then *mtqa*, the scorer itself on the same input;
+- with ``--onnx``, the ONNX Runtime backend in each reading.
 
 Tokens/s always count the articles' own tokens (each token once), whatever a path re-reads. Reduced-precision
 and ONNX paths report their largest and mean log-prob difference from mtqa fp32. Figures go in
@@ -101,8 +101,8 @@ def sharing(lm, other):
     return other
 
 
-def scorer_batches(lm, docs) -> list[tuple]:
-    """The padded batches ``lm.score_documents(docs)`` feeds the model (ids, attention mask), without running it."""
+def scorer_batches(lm, run) -> list[tuple]:
+    """The padded batches ``run(lm)`` feeds the model (ids, attention mask), without running it."""
     seen = []
 
     def record(ids, attn, counted):
@@ -112,17 +112,18 @@ def scorer_batches(lm, docs) -> list[tuple]:
 
     real, lm._score_batch = lm._score_batch, record
     try:
-        lm.score_documents(docs)
+        run(lm)
     finally:
         lm._score_batch = real
     return seen
 
 
 def plain_forward_batches(lm, batches) -> None:
-    """The same batches through ``model(...)`` and nothing else: the forward pass the scorer is built around."""
+    """The same batches through ``model(...)`` (in ``lm``'s precision) and nothing else: the forward pass the
+    scorer is built around, output head at every position included."""
     import torch
 
-    with torch.inference_mode():
+    with torch.inference_mode(), lm._autocast():
         for ids, attn in batches:
             ids_t = torch.from_numpy(ids).to(lm.device)
             lm.model(input_ids=ids_t, attention_mask=torch.from_numpy(attn).to(lm.device)).logits  # noqa: B018
@@ -139,8 +140,10 @@ def timed(fn) -> tuple[float, object]:
     return time.perf_counter() - t0, out
 
 
-def flat(doc_scores) -> np.ndarray:
-    return np.concatenate([s.logprob for scores in doc_scores for s in scores if s is not None])
+def flat(scores) -> np.ndarray:
+    """All log-probs of a run, in order (``score`` gives a list, ``score_documents`` a list per document)."""
+    items = [x for group in scores for x in (group if isinstance(group, list) else [group])]
+    return np.concatenate([x.logprob for x in items if x is not None])
 
 
 def main() -> int:
@@ -171,10 +174,16 @@ def main() -> int:
     sentences = [s for units in articles for s in units]
     opts = {"max_tokens": args.max_tokens, "batch_tokens": args.batch_tokens, "threads": args.threads}
     lm = make_scorer(args.model, device=args.device, **opts)  # the default scorer (precision auto)
-    docs = documents(articles, every)
-    lm.score_documents(docs[:2])  # warm-up: the model loads, first-call allocations happen
     exact = sharing(lm, make_scorer(args.model, device=args.device, precision="fp32", **opts))
-    exact.score_documents(docs[:2])
+    docs = documents(articles, every)
+    contexts = [c for units in articles for c in ["", *units[:-1]]]
+    readings = {  # how the pipeline calls the scorer in each reading (Settings.context)
+        "previous": lambda scorer: scorer.score(sentences, contexts=contexts, context_tokens=32),
+        "passage": lambda scorer: scorer.score_documents(docs),
+    }
+    for scorer in (lm, exact):  # warm-up: the model loads, first-call allocations happen
+        scorer.score(sentences[:8], contexts=contexts[:8])
+        scorer.score_documents(docs[:2])
     units = [(" " if i else "") + u for units in articles for i, u in enumerate(units)]
     n_tokens = sum(len(ids) for ids, _ in lm.tokenize(units))  # each article token once, as the scorer reads it
     import torch
@@ -201,42 +210,36 @@ def main() -> int:
         t, _ = timed(lambda: [logprob_reference(exact, s) for s in sentences])
         rows["naive"] = row(t)
     t_plain, _ = timed(lambda: plain_forward(exact, articles, args.max_tokens, lm.batch_tokens))
-    rows["plain_forward_articles"] = row(t_plain)
-    batches = scorer_batches(lm, docs)
-    t_same, _ = timed(lambda: plain_forward_batches(exact, batches))
-    rows["plain_forward_same_batches"] = row(
-        t_same,
-        padded_tokens=int(sum(ids.size for ids, _ in batches)),
-        fed_tokens=int(sum(attn.sum() for _, attn in batches)),
-    )
-    t_exact, ref = timed(lambda: exact.score_documents(docs))
-    ref_lp = flat(ref)
-    rows["mtqa_fp32"] = row(
-        t_exact,
-        share_of_plain_forward_same_batches=round(t_same / t_exact, 3),
-        share_of_plain_forward_articles=round(t_plain / t_exact, 3),
-    )
-    contexts = [c for units in articles for c in ["", *units[:-1]]]
-    t, _ = timed(lambda: exact.score(sentences, contexts=contexts, context_tokens=32))
-    rows["mtqa_fp32_previous_sentence"] = row(t)
-    others = [(f"mtqa_default_{lm.precision}", lm)]
-    others += [
-        (f"mtqa_{p}", sharing(lm, make_scorer(args.model, device=args.device, precision=p, **opts)))
-        for p in args.precision
-    ]
+    rows["plain_forward_fp32_whole_articles"] = row(t_plain)
+    scorers = [("fp32", exact)] + ([(lm.precision, lm)] if lm.precision != "fp32" else [])
+    scorers += [(p, sharing(lm, make_scorer(args.model, device=args.device, precision=p, **opts)))
+                for p in args.precision if p not in ("fp32", lm.precision)]
+    reference: dict[str, np.ndarray] = {}
+    for reading, run in readings.items():
+        batches = scorer_batches(lm, run)
+        fed = {"padded_tokens": int(sum(ids.size for ids, _ in batches)),
+               "fed_tokens": int(sum(attn.sum() for _, attn in batches))}
+        for precision, scorer in scorers:
+            t_same, _ = timed(lambda s=scorer, b=batches: plain_forward_batches(s, b))
+            rows[f"plain_forward_{precision}_{reading}_batches"] = row(t_same, **fed)
+            t, got = timed(lambda s=scorer, r=run: r(s))
+            extra = {"share_of_plain_forward_same_batches": round(t_same / t, 3)}
+            if precision == "fp32":
+                reference[reading] = flat(got)
+            else:
+                diff = np.abs(flat(got) - reference[reading])
+                extra |= {"max_abs_logprob_diff_vs_fp32": float(diff.max()),
+                          "mean_abs_logprob_diff_vs_fp32": float(diff.mean())}
+            default = " (default)" if scorer is lm and reading == "previous" else ""
+            rows[f"mtqa_{precision}_{reading}{default}"] = row(t, **extra)
     if args.onnx:
-        others.append(("mtqa_onnx", make_scorer(args.model, backend="onnx", **opts)))
-    for name, scorer in others:
-        scorer.score_documents(docs[:2])
-        t, got = timed(lambda s=scorer: s.score_documents(docs))
-        diff = np.abs(flat(got) - ref_lp)
-        rows[name] = row(
-            t,
-            share_of_plain_forward_same_batches=round(t_same / t, 3),
-            share_of_plain_forward_articles=round(t_plain / t, 3),
-            max_abs_logprob_diff_vs_fp32=float(diff.max()),
-            mean_abs_logprob_diff_vs_fp32=float(diff.mean()),
-        )
+        onnx = make_scorer(args.model, backend="onnx", **opts)
+        onnx.score(sentences[:8], contexts=contexts[:8])
+        onnx.score_documents(docs[:2])
+        for reading, run in readings.items():
+            t, got = timed(lambda r=run: r(onnx))
+            diff = np.abs(flat(got) - reference[reading])
+            rows[f"mtqa_onnx_{reading}"] = row(t, max_abs_logprob_diff_vs_fp32=float(diff.max()))
     if "naive" in rows:
         for name in [k for k in rows if k.startswith("mtqa")]:
             rows[name]["speedup_vs_naive"] = round(rows["naive"]["seconds"] / rows[name]["seconds"], 2)

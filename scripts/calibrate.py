@@ -107,11 +107,14 @@ def main() -> int:
     ap.add_argument("--model", default=None)
     ap.add_argument("--C", type=float, default=0.3, help="inverse L2 strength of the logistic regression (0.3: chosen "
                     "among 0.1, 0.3, 1 and 3 on the leave-one-case-out figures, docs/evaluation.md)")
+    ap.add_argument("--context", choices=("previous", "passage"), default="previous",
+                    help="how articles are read (Settings.context); each reading has its own shipped file")
     ap.add_argument("--details", action="store_true", help="list every flag on a native control")
     args = ap.parse_args()
     if args.benchmarks is None:
         ap.error("no --benchmarks folder given and ../shared/benchmarks not found")
-    settings = Settings(model=args.model, precision="fp32")  # fitted on the reference numerics, whatever the CPU
+    # fitted on the reference numerics, whatever the CPU
+    settings = Settings(model=args.model, precision="fp32", context=args.context)
     zeros = [0.0] * len(FEATURES)
     placeholder = Calibration(list(FEATURES), zeros, [1.0] * len(FEATURES), zeros, 0.0)
     pipe = Pipeline(settings, calibration=placeholder)  # the features do not depend on the calibration
@@ -140,7 +143,7 @@ def main() -> int:
     cal = fit(x, y, args.C)
     cal.article_prior = prior
     in_probs = {(c, i): cal.predict(list(xx)) for (c, i, _, _), xx in zip(rows, x_all, strict=True)}
-    shipped = Settings(model=args.model)
+    shipped = Settings(model=args.model, context=args.context)
     cal.meta = {
         "fitted_on": "realworld_dev: titles and body sentences as mtqa segments them; garbled = overlaps a sure "
                      "garbled label, clean = overlaps only clean labels",
@@ -149,10 +152,11 @@ def main() -> int:
                       **page_figures(bench, results, in_probs, shipped)},
         "leave_one_case_out": {"unit_roc_auc": round(roc_auc(y, [cv_probs[(c, i)] for c, i, _, _ in train]), 4),
                                **page_figures(bench, results, cv_probs, shipped)},
-        "command": "python scripts/calibrate.py" + (f" --model {args.model}" if args.model else ""),
+        "command": "python scripts/calibrate.py" + (f" --model {args.model}" if args.model else "")
+        + (f" --context {args.context}" if args.context != "previous" else ""),
         "date": datetime.date.today().isoformat(),
     }
-    out = args.out or DATA / shipped_calibration(args.model)
+    out = args.out or DATA / shipped_calibration(args.model, args.context)
     out.write_text(cal.to_json() + "\n", encoding="utf-8")
     print(json.dumps(cal.meta, indent=1))
     for name, c in sorted(zip(FEATURES, cal.coef, strict=True), key=lambda t: -abs(t[1])):

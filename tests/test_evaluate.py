@@ -159,6 +159,23 @@ def test_each_shipped_model_gets_its_own_calibration():
     assert gemma.version != default.version and gemma.meta["fitted_on"] == default.meta["fitted_on"]
 
 
+def test_each_reading_gets_its_own_calibration():
+    """Passages shift the LM features (docs/language-model.md): `context = "passage"` is calibrated with a fit on
+    passage features, and a model without one is refused with the command that fits it, never silently
+    calibrated with another reading's coefficients."""
+    from mtqa.calibrate import load_calibration
+    from mtqa.lm.models import shipped_calibration
+    from mtqa.pipeline import Pipeline
+    from mtqa.settings import Settings
+
+    assert shipped_calibration(None, "passage") == "calibration-passage.json"
+    passage, previous = load_calibration(context="passage"), load_calibration()
+    assert "|context:passage/" in passage.meta["lm"] and "|context:32" in previous.meta["lm"]
+    assert Pipeline(Settings(model="fake", context="passage", cache=False)).calibration.version == passage.version
+    with pytest.raises(ValueError, match="scripts/calibrate.py --model gemma3-270m --context passage"):
+        load_calibration(model="gemma3-270m", context="passage")
+
+
 def _tiny_realworld(tmp_path):
     """Two hand-made cases: a translated page with chrome, a headline and a glued sentence; a native control."""
     root = tmp_path / "realworld_dev"

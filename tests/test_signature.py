@@ -61,10 +61,12 @@ def test_editing_any_shipped_data_file_changes_the_signature(name, data_copy):
     if name.startswith("calibration-"):  # a model's own calibration: the run of that model names it
         from mtqa.calibrate import load_calibration
 
-        model = name.removeprefix("calibration-").removesuffix(".json")
-        before = load_calibration(model=model).signature
+        stem = name.removeprefix("calibration-").removesuffix(".json")
+        context = "passage" if stem.endswith("passage") else "previous"
+        model = stem.removesuffix("passage").removesuffix("-") or None
+        before = load_calibration(model=model, context=context).signature
         _edit(data_copy / name)
-        assert load_calibration(model=model).signature != before
+        assert load_calibration(model=model, context=context).signature != before
         return
     before = _signature(settings)
     _edit(data_copy / name)

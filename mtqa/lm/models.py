@@ -96,11 +96,14 @@ def spec_of(name: str | None) -> ModelSpec | None:
     return _BY_ALIAS.get(name or DEFAULT_MODEL)
 
 
-def shipped_calibration(model: str | None = None) -> str:
-    """Name of the shipped calibration for a model: each model's features have their own scale, so a model
-    fitted on MQM dev has its own file; any other model (a path) gets the default (SmolLM2's)."""
+def shipped_calibration(model: str | None = None, context: str = "previous") -> str:
+    """Name of the shipped calibration for a model and reading: each model's features have their own scale, and
+    reading an article in passages shifts them (docs/language-model.md), so each has its own file, e.g.
+    ``calibration.json`` (SmolLM2, the default reading) and ``calibration-passage.json``; any other model (a
+    path) gets SmolLM2's."""
     spec = spec_of(model)
-    return spec.calibration if spec else DEFAULT_CALIBRATION
+    name = spec.calibration if spec else DEFAULT_CALIBRATION
+    return name.replace(".json", "-passage.json") if context == "passage" else name
 
 
 def resolve_model(model: str | os.PathLike | None = None) -> ModelSource:

