@@ -22,6 +22,7 @@ demo: $(STAMP)
 
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check mtqa tests scripts
+	$(VENV)/bin/ruff format --check mtqa tests scripts
 	$(VENV)/bin/pytest -q
 
 clean:

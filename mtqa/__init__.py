@@ -14,7 +14,24 @@ from mtqa.types import Article, ArticleFinding, ArticleResult, Finding, ReadErro
 from mtqa.version import __version__
 
 __all__ = [
-    "Article", "ArticleFinding", "ArticleResult", "ConfigError", "Finding", "GateOutcome", "Pipeline", "ReadError",
-    "ReportWriter", "Segment", "Settings", "__version__", "check", "evaluate_gate", "iter_scores", "load_settings",
-    "run", "score_articles", "score_text", "write_reports",
+    "Article",
+    "ArticleFinding",
+    "ArticleResult",
+    "ConfigError",
+    "Finding",
+    "GateOutcome",
+    "Pipeline",
+    "ReadError",
+    "ReportWriter",
+    "Segment",
+    "Settings",
+    "__version__",
+    "check",
+    "evaluate_gate",
+    "iter_scores",
+    "load_settings",
+    "run",
+    "score_articles",
+    "score_text",
+    "write_reports",
 ]

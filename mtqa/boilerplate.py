@@ -54,7 +54,6 @@ _RAW = datafiles.read_bytes(_TSV_NAME)
 PATTERNS: tuple[BoilerplatePattern, ...] = parse_patterns(_RAW.decode("utf-8"))
 
 
-
 def match_boilerplate(line: str) -> str | None:
     """Name of the first pattern matching the whole stripped ``line``, or None (also for blank lines)."""
     stripped = line.strip()

@@ -33,8 +33,11 @@ FEATURES = SENTENCE_FEATURES + ARTICLE_FEATURES
 
 def _sentence_values(features: Mapping) -> dict[str, float]:
     n = features.get("n_tokens", 0) or 0
-    values = {"lm_mean_logprob": features.get("lm_mean_logprob"), "slor": features.get("slor"),
-              "log_n_tokens": math.log1p(n)}
+    values = {
+        "lm_mean_logprob": features.get("lm_mean_logprob"),
+        "slor": features.get("slor"),
+        "log_n_tokens": math.log1p(n),
+    }
     return {k: float(v) if v is not None and math.isfinite(float(v)) else 0.0 for k, v in values.items()}
 
 
@@ -43,8 +46,10 @@ def article_medians(body: Iterable[Mapping]) -> tuple[dict[str, float], int]:
     scored = [_sentence_values(f) for f in body if f.get("n_tokens")]
     if not scored:
         return {name: 0.0 for name in ARTICLE_FEATURES}, 0
-    return {"article_lm_mean_logprob": statistics.median(v["lm_mean_logprob"] for v in scored),
-            "article_slor": statistics.median(v["slor"] for v in scored)}, len(scored)
+    return {
+        "article_lm_mean_logprob": statistics.median(v["lm_mean_logprob"] for v in scored),
+        "article_slor": statistics.median(v["slor"] for v in scored),
+    }, len(scored)
 
 
 def article_context(body: Iterable[Mapping], prior: Mapping[str, float] | None = None) -> dict[str, float]:
@@ -62,8 +67,9 @@ def feature_vector(features: Mapping, context: Mapping[str, float], is_title: bo
     return [float(values[name]) for name in FEATURES]
 
 
-def article_vectors(units: Sequence[Mapping], body: Sequence[bool],
-                    prior: Mapping[str, float] | None = None) -> list[list[float]]:
+def article_vectors(
+    units: Sequence[Mapping], body: Sequence[bool], prior: Mapping[str, float] | None = None
+) -> list[list[float]]:
     """Feature vectors of an article's scored units (title and body sentences, ``body[i]`` telling which), all
     against the context of its body sentences."""
     context = article_context((f for f, is_body in zip(units, body, strict=True) if is_body), prior)
@@ -104,28 +110,49 @@ class Calibration:
         return f"calibration:{self.file_digest or self.version}"
 
     def to_json(self) -> str:
-        return json.dumps({"features": self.features, "mean": self.mean, "scale": self.scale, "coef": self.coef,
-                           "intercept": self.intercept, "article_prior": self.article_prior, "meta": self.meta},
-                          indent=1)
+        return json.dumps(
+            {
+                "features": self.features,
+                "mean": self.mean,
+                "scale": self.scale,
+                "coef": self.coef,
+                "intercept": self.intercept,
+                "article_prior": self.article_prior,
+                "meta": self.meta,
+            },
+            indent=1,
+        )
 
 
-def load_calibration(path: str | Path | None = None, model: str | None = None, context: str = "previous"
-                     ) -> Calibration:
+def load_calibration(
+    path: str | Path | None = None, model: str | None = None, context: str = "previous"
+) -> Calibration:
     """The shipped calibration for ``model`` read with ``context`` (:func:`mtqa.lm.models.shipped_calibration`),
     or one written by ``scripts/calibrate.py --out``."""
     if path is None:
         name = shipped_calibration(model, context)
         if name not in datafiles.shipped():
-            raise ValueError(f"no calibration is shipped for {model or 'smollm2'} with context={context!r} "
-                             f"(data/{name}); fit one with scripts/calibrate.py --model {model or 'smollm2'} "
-                             f"--context {context} --out FILE and pass --calibration FILE")
+            raise ValueError(
+                f"no calibration is shipped for {model or 'smollm2'} with context={context!r} "
+                f"(data/{name}); fit one with scripts/calibrate.py --model {model or 'smollm2'} "
+                f"--context {context} --out FILE and pass --calibration FILE"
+            )
         where, raw = f"data/{name}", datafiles.read_bytes(name)
     else:
         where, raw = str(path), Path(path).read_bytes()
     d = json.loads(raw)
-    cal = Calibration(d["features"], d["mean"], d["scale"], d["coef"], d["intercept"], d.get("meta", {}),
-                      d.get("article_prior") or {}, hashlib.sha1(raw).hexdigest()[:8])
+    cal = Calibration(
+        d["features"],
+        d["mean"],
+        d["scale"],
+        d["coef"],
+        d["intercept"],
+        d.get("meta", {}),
+        d.get("article_prior") or {},
+        hashlib.sha1(raw).hexdigest()[:8],
+    )
     if list(cal.features) != list(FEATURES):
-        raise ValueError(f"calibration {where} was fitted on other features "
-                         f"({cal.features}); refit with scripts/calibrate.py")
+        raise ValueError(
+            f"calibration {where} was fitted on other features ({cal.features}); refit with scripts/calibrate.py"
+        )
     return cal

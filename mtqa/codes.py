@@ -46,8 +46,7 @@ def parse(text: str) -> dict[str, Code]:
         if len(cells) != len(_COLUMNS):
             raise ValueError(f"{_TSV} row {n}: expected {len(_COLUMNS)} tab-separated cells, got {len(cells)}")
         code, producer, severity, flags, message = cells
-        if producer not in PRODUCERS or severity not in ("minor", "major") or flags not in ("yes", "no") \
-                or code in out:
+        if producer not in PRODUCERS or severity not in ("minor", "major") or flags not in ("yes", "no") or code in out:
             raise ValueError(f"{_TSV} row {n}: bad or duplicate row for {code!r}")
         out[code] = Code(code, producer, severity, flags == "yes", message)  # type: ignore[arg-type]
     return out
@@ -67,8 +66,7 @@ def get(code: str) -> Code:
         raise KeyError(f"finding code {code!r} is not in data/{_TSV}") from None
 
 
-def finding(code: str, start: int, end: int, message: str | None = None, severity: Severity | None = None
-            ) -> Finding:
+def finding(code: str, start: int, end: int, message: str | None = None, severity: Severity | None = None) -> Finding:
     """A sentence finding of a registered code: its registered message and severity unless given."""
     row = get(code)
     return Finding(code, message or row.message, severity or row.severity, start, end)

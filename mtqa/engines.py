@@ -95,9 +95,14 @@ class DaskEngine:
             # Each worker is one process with one task thread; torch gets an equal share of the cores.
             settings = replace(settings, threads=settings.threads or max(1, (os.cpu_count() or 1) // n))
             with _sigint_ignored():  # Ctrl-C reaches the whole process group; only this process handles it
-                self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                            dashboard_address="127.0.0.1:0", env=worker_env(),
-                                            silence_logs=logging.ERROR)
+                self.cluster = LocalCluster(
+                    n_workers=n,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address="127.0.0.1:0",
+                    env=worker_env(),
+                    silence_logs=logging.ERROR,
+                )
             self.client = Client(self.cluster, set_as_default=False)
         self.settings = settings
         try:
@@ -117,11 +122,13 @@ class DaskEngine:
         info = self.client.scheduler_info(n_workers=-1)["workers"]
         first, *rest = info
         signatures = [self.client.submit(_warm_worker, self.settings, workers=[first], pure=False).result()]
-        signatures += self.client.gather([self.client.submit(_warm_worker, self.settings, workers=[w], pure=False)
-                                          for w in rest])
+        signatures += self.client.gather(
+            [self.client.submit(_warm_worker, self.settings, workers=[w], pure=False) for w in rest]
+        )
         if len(set(signatures)) > 1:
-            raise EngineError("Dask workers disagree on the model, rules or calibration: "
-                              + "; ".join(sorted(set(signatures))))
+            raise EngineError(
+                "Dask workers disagree on the model, rules or calibration: " + "; ".join(sorted(set(signatures)))
+            )
         return signatures[0], sum(w.get("nthreads", 1) for w in info.values())
 
     def map(self, chunks: Iterable[tuple[K, Chunk]]) -> Iterator[tuple[K, list[ArticleResult]]]:
@@ -144,9 +151,12 @@ class DaskEngine:
             results, counts = future.result()
         except Exception as exc:  # a worker that died or a chunk that crashed: report it, keep going
             why = f"not scored: a Dask worker failed on this chunk ({type(exc).__name__}: {exc})"
-            results = [read_error_result(item, self.signature) if isinstance(item, ReadError) else
-                       ArticleResult(id=item.id, input=item.input, status="error", error=why,
-                                     signature=self.signature) for item in chunk]
+            results = [
+                read_error_result(item, self.signature)
+                if isinstance(item, ReadError)
+                else ArticleResult(id=item.id, input=item.input, status="error", error=why, signature=self.signature)
+                for item in chunk
+            ]
             counts = {"chunk_errors": 1}
         finally:
             future.release()
@@ -189,8 +199,12 @@ def open_engine(settings: Settings, pipeline: Pipeline | None = None) -> LocalEn
 
 def worker_env() -> dict[str, str]:
     """Environment of local worker processes: the same model cache as this process, and never a download."""
-    return {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-            "MTQA_CACHE_DIR": str(cache_dir())}
+    return {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "MTQA_CACHE_DIR": str(cache_dir()),
+    }
 
 
 @contextlib.contextmanager

@@ -84,9 +84,19 @@ def load_mqm(bench_dir: Path, split: str) -> list[MQMItem]:
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             rec = json.loads(line)
-            items.append(MQMItem(rec["id"], rec["doc_id"], int(rec["seg_id"]), rec["system"], rec["target"],
-                                 float(rec["mqm_score"]), is_garbled(rec), _major_spans(rec),
-                                 rec.get("reference") or ""))
+            items.append(
+                MQMItem(
+                    rec["id"],
+                    rec["doc_id"],
+                    int(rec["seg_id"]),
+                    rec["system"],
+                    rec["target"],
+                    float(rec["mqm_score"]),
+                    is_garbled(rec),
+                    _major_spans(rec),
+                    rec.get("reference") or "",
+                )
+            )
     return items
 
 
@@ -102,6 +112,7 @@ def mqm_contexts(items: list[MQMItem]) -> list[str]:
 
 
 # -- metrics (small, with hand-made tests in tests/test_evaluate.py) --------------------------------
+
 
 def roc_auc(labels: Sequence[bool], scores: Sequence[float]) -> float:
     """Probability a random garbled item outscores a random clean one (ties count half)."""
@@ -130,8 +141,7 @@ def _pairs(groups: Sequence[str], human: Sequence[float], ours: Sequence[float])
     return np.asarray(hd, dtype=float), np.asarray(od, dtype=float)
 
 
-def pairwise_accuracy(groups: Sequence[str], human: Sequence[float], ours: Sequence[float],
-                      eps: float = 1e-9) -> float:
+def pairwise_accuracy(groups: Sequence[str], human: Sequence[float], ours: Sequence[float], eps: float = 1e-9) -> float:
     """Item-grouped pairwise accuracy with ties (WMT's acc-t, with a fixed tie threshold ``eps``).
 
     Within each group (the translations of one source segment), every pair counts: agreement when both
@@ -144,8 +154,9 @@ def pairwise_accuracy(groups: Sequence[str], human: Sequence[float], ours: Seque
     return float(np.mean(_signs(hd, 1e-9) == _signs(od, eps)))
 
 
-def pairwise_accuracy_tie_calibrated(groups: Sequence[str], human: Sequence[float],
-                                     ours: Sequence[float]) -> tuple[float, float]:
+def pairwise_accuracy_tie_calibrated(
+    groups: Sequence[str], human: Sequence[float], ours: Sequence[float]
+) -> tuple[float, float]:
     """acc-t with tie calibration as in WMT23: the tie threshold that maximises accuracy, and that accuracy.
 
     Selecting the threshold on the same data is how WMT reports it; it favours no metric over another.
@@ -181,8 +192,7 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
     return float(spearmanr(a, b).statistic)
 
 
-def span_hit_rate(located: Sequence[tuple[int, int] | None],
-                  gold: Sequence[Sequence[tuple[int, int]]]) -> float:
+def span_hit_rate(located: Sequence[tuple[int, int] | None], gold: Sequence[Sequence[tuple[int, int]]]) -> float:
     """Share of items with gold spans whose located span overlaps at least one of them."""
     hits = n = 0
     for loc, spans in zip(located, gold, strict=True):
@@ -209,8 +219,14 @@ def reliability_table(labels: Sequence[bool], probs: Sequence[float], bins: int 
         lo, hi = k / bins, (k + 1) / bins
         m = (p >= lo) & ((p < hi) if k < bins - 1 else (p <= hi))
         if m.any():
-            rows.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": int(m.sum()), "mean_prob": float(p[m].mean()),
-                         "observed": float(y[m].mean())})
+            rows.append(
+                {
+                    "bin": f"{lo:.1f}-{hi:.1f}",
+                    "n": int(m.sum()),
+                    "mean_prob": float(p[m].mean()),
+                    "observed": float(y[m].mean()),
+                }
+            )
     return rows
 
 
@@ -278,8 +294,9 @@ def fit_combination(probs: Sequence[float], chrf: Sequence[float], labels: Seque
     return LogisticRegression(max_iter=1000).fit(_combination_features(probs, chrf), np.asarray(labels, dtype=int))
 
 
-def _reference_scores(pipeline, bench_dir: Path, split: str, items: list[MQMItem], probs: list[float]
-                      ) -> tuple[dict[str, list[float]], dict]:
+def _reference_scores(
+    pipeline, bench_dir: Path, split: str, items: list[MQMItem], probs: list[float]
+) -> tuple[dict[str, list[float]], dict]:
     """The reference-based columns: reference chrF alone, and combined with mtqa's probability by rank average
     (nothing fitted) and by a logistic regression fitted on dev (in-sample when ``split`` is dev)."""
     chrf = reference_chrf(items)
@@ -287,19 +304,25 @@ def _reference_scores(pipeline, bench_dir: Path, split: str, items: list[MQMItem
         dev_probs, dev_chrf, dev_y = probs, chrf, [it.garbled for it in items]
     else:
         dev = load_mqm(bench_dir, "dev")
-        dev_probs = [p for p, _, _ in pipeline.score_sentences([it.target for it in dev], mqm_contexts(dev),
-                                                               mqm_articles(dev))]
+        dev_probs = [
+            p for p, _, _ in pipeline.score_sentences([it.target for it in dev], mqm_contexts(dev), mqm_articles(dev))
+        ]
         dev_chrf, dev_y = reference_chrf(dev), [it.garbled for it in dev]
     model = fit_combination(dev_probs, dev_chrf, dev_y)
     scores = {
         "reference chrF (negated)": [-c for c in chrf],
         "mtqa + reference chrF (rank average)": rank_average(probs, [-c for c in chrf]),
-        "mtqa + reference chrF (logistic, fitted on dev)":
-            [float(p) for p in model.predict_proba(_combination_features(probs, chrf))[:, 1]],
+        "mtqa + reference chrF (logistic, fitted on dev)": [
+            float(p) for p in model.predict_proba(_combination_features(probs, chrf))[:, 1]
+        ],
     }
-    info = {"fitted_on": "dev", "features": ["logit(mtqa probability)", "reference chrF / 100"],
-            "coef": [round(float(c), 4) for c in model.coef_[0]], "intercept": round(float(model.intercept_[0]), 4),
-            "chrf_signature": _chrf_signature()}
+    info = {
+        "fitted_on": "dev",
+        "features": ["logit(mtqa probability)", "reference chrF / 100"],
+        "coef": [round(float(c), 4) for c in model.coef_[0]],
+        "intercept": round(float(model.intercept_[0]), 4),
+        "chrf_signature": _chrf_signature(),
+    }
     return scores, info
 
 
@@ -324,20 +347,28 @@ def eval_mqm(pipeline, bench_dir: Path, split: str) -> dict:
         ref_scores, combination = _reference_scores(pipeline, bench_dir, split, items, [p for p, _, _ in units])
     for name, s in {**_baselines(units, texts), **ref_scores}.items():
         table[name] = {
-            "roc_auc": finite(roc_auc(y, s)), "average_precision": finite(average_precision(y, s)),
+            "roc_auc": finite(roc_auc(y, s)),
+            "average_precision": finite(average_precision(y, s)),
             "pairwise_accuracy": finite(pairwise_accuracy(groups, human, s)),
             "pairwise_acc_t": finite(pairwise_accuracy_tie_calibrated(groups, human, s)[0]),
-            "kendall_tau": finite(kendall_tau(s, human)), "pearson": finite(pearson(s, human)),
+            "kendall_tau": finite(kendall_tau(s, human)),
+            "pearson": finite(pearson(s, human)),
         }
     probs = [p for p, _, _ in units]
     garbled_idx = [i for i, it in enumerate(items) if it.garbled]
     located = _located(units)
     return {
-        "benchmark": "mqm-zhen", "split": split, "n": len(items), "n_garbled": sum(y),
-        "signature": pipeline.signature, "table": table,
-        "span_hit_rate": finite(span_hit_rate([located[i] for i in garbled_idx],
-                                              [items[i].major_spans for i in garbled_idx])),
-        "brier": finite(brier(y, probs)), "reliability": reliability_table(y, probs),
+        "benchmark": "mqm-zhen",
+        "split": split,
+        "n": len(items),
+        "n_garbled": sum(y),
+        "signature": pipeline.signature,
+        "table": table,
+        "span_hit_rate": finite(
+            span_hit_rate([located[i] for i in garbled_idx], [items[i].major_spans for i in garbled_idx])
+        ),
+        "brier": finite(brier(y, probs)),
+        "reliability": reliability_table(y, probs),
         "combination": combination,
     }
 
@@ -354,10 +385,17 @@ def eval_mlqe(pipeline, bench_dir: Path, split: str) -> dict:
     texts = [r["target"] for r in recs]
     units = pipeline.score_sentences(texts)
     da = [-float(r["da_z"]) for r in recs]
-    table = {name: {"pearson": finite(pearson(s, da)), "spearman": finite(spearman(s, da))}
-             for name, s in _baselines(units, texts).items()}
-    return {"benchmark": "mlqe-ru-en", "split": "+".join(MLQE_SPLITS[split]), "n": len(recs),
-            "signature": pipeline.signature, "table": table}
+    table = {
+        name: {"pearson": finite(pearson(s, da)), "spearman": finite(spearman(s, da))}
+        for name, s in _baselines(units, texts).items()
+    }
+    return {
+        "benchmark": "mlqe-ru-en",
+        "split": "+".join(MLQE_SPLITS[split]),
+        "n": len(recs),
+        "signature": pipeline.signature,
+        "table": table,
+    }
 
 
 def run_eval(pipeline, benchmark: str, split: str, bench_dir: Path) -> dict:
@@ -379,21 +417,34 @@ def eval_markdown(result: dict) -> str:
 
         return markdown(result)
     cols = list(next(iter(result["table"].values())))
-    lines = [f"### {result['benchmark']} {result['split']} (n={result['n']}"
-             + (f", garbled={result['n_garbled']})" if "n_garbled" in result else ")"), "",
-             "| scorer | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    lines = [
+        f"### {result['benchmark']} {result['split']} (n={result['n']}"
+        + (f", garbled={result['n_garbled']})" if "n_garbled" in result else ")"),
+        "",
+        "| scorer | " + " | ".join(cols) + " |",
+        "|---|" + "---|" * len(cols),
+    ]
     for name, row in result["table"].items():
         lines.append(f"| {name} | " + " | ".join("-" if row[c] is None else f"{row[c]:.3f}" for c in cols) + " |")
     if "span_hit_rate" in result:
-        lines += ["", f"Span agreement (located span overlaps a rater's Major span, garbled segments): "
-                      f"{result['span_hit_rate']}", f"Brier score of the calibrated probability: {result['brier']}",
-                  "", "| probability bin | n | mean predicted | observed garbled |", "|---|---|---|---|"]
-        lines += [f"| {r['bin']} | {r['n']} | {r['mean_prob']:.3f} | {r['observed']:.3f} |"
-                  for r in result["reliability"]]
+        lines += [
+            "",
+            f"Span agreement (located span overlaps a rater's Major span, garbled segments): {result['span_hit_rate']}",
+            f"Brier score of the calibrated probability: {result['brier']}",
+            "",
+            "| probability bin | n | mean predicted | observed garbled |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['bin']} | {r['n']} | {r['mean_prob']:.3f} | {r['observed']:.3f} |" for r in result["reliability"]
+        ]
     if result.get("combination"):
         c = result["combination"]
-        lines += ["", "Reference chrF is against the benchmark's references, which are often poor themselves. "
-                      f"Logistic combination (fitted on {c['fitted_on']}): coefficients {c['coef']} for "
-                      f"{', '.join(c['features'])}, intercept {c['intercept']}. chrF: `{c['chrf_signature']}`"]
+        lines += [
+            "",
+            "Reference chrF is against the benchmark's references, which are often poor themselves. "
+            f"Logistic combination (fitted on {c['fitted_on']}): coefficients {c['coef']} for "
+            f"{', '.join(c['features'])}, intercept {c['intercept']}. chrF: `{c['chrf_signature']}`",
+        ]
     lines += ["", f"Signature: `{result['signature']}`", ""]
     return "\n".join(lines)

@@ -22,6 +22,7 @@ UNIGRAM_FLOOR = 1e-8
 WINDOW = 3  # tokens in the worst-window feature
 FEATURES_VERSION = "1"
 
+
 def signature() -> str:
     """The features' version and wordfreq's (its unigram frequencies enter SLOR and the located break)."""
     from importlib.metadata import version
@@ -104,6 +105,7 @@ def lm_features(sentence: str, scores: TokenScores, offset: int = 0) -> dict:
     else:
         feats["max_word_excess"] = feats["max_onset_excess"] = 0.0
         feats["mean_word_excess"] = 0.0
-    feats["tokens"] = [[offset + a, offset + b, round(float(s), 2)]
-                       for (a, b), s in zip(scores.offsets, surprisal, strict=True)]
+    feats["tokens"] = [
+        [offset + a, offset + b, round(float(s), 2)] for (a, b), s in zip(scores.offsets, surprisal, strict=True)
+    ]
     return feats

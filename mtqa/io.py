@@ -255,8 +255,33 @@ def sniff_encoding(path: Path, block: int = 1 << 20) -> tuple[str, str | None]:
 
 
 _BLOCK_TAGS = {
-    "p", "div", "li", "ul", "ol", "dl", "dt", "dd", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6",
-    "table", "tr", "section", "article", "header", "footer", "aside", "figure", "figcaption", "hr", "address",
+    "p",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "blockquote",
+    "pre",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "table",
+    "tr",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "aside",
+    "figure",
+    "figcaption",
+    "hr",
+    "address",
 }
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed")
 _SPACES = re.compile(r"[^\S\n]+")
@@ -370,15 +395,18 @@ def read_inputs(paths: Iterable[str | Path]) -> Iterator[Article | ReadError]:
         if isinstance(item, ReadError):
             yield item
             continue
-        for rec in (read_stdin() if item is None else read_path(item)):
+        for rec in read_stdin() if item is None else read_path(item):
             if rec.id is not None:
                 count = seen.get(rec.id, 0) + 1
                 seen[rec.id] = count
                 if count > 1:
                     new_id = f"{rec.id}~{count}"
                     note = f"id {rec.id!r} occurs {count} times in the input; this copy is reported as {new_id!r}"
-                    rec = (Article(**{**rec.__dict__, "id": new_id, "notes": (*rec.notes, ("duplicate-id", note))})
-                           if isinstance(rec, Article) else ReadError(rec.input, f"{rec.message} ({note})", id=new_id))
+                    rec = (
+                        Article(**{**rec.__dict__, "id": new_id, "notes": (*rec.notes, ("duplicate-id", note))})
+                        if isinstance(rec, Article)
+                        else ReadError(rec.input, f"{rec.message} ({note})", id=new_id)
+                    )
             yield rec
 
 
@@ -420,8 +448,11 @@ def _expand(paths: Iterable[str | Path]) -> Iterator[Path | ReadError | None]:
         if path.is_dir():
             try:
                 # a dangling link or an unreadable file is listed too, so it becomes a ReadError naming it
-                files = sorted(f for f in path.rglob("*") if f.suffix.lower() in SUPPORTED
-                               and not f.name.startswith(".") and (f.is_file() or not f.exists()))
+                files = sorted(
+                    f
+                    for f in path.rglob("*")
+                    if f.suffix.lower() in SUPPORTED and not f.name.startswith(".") and (f.is_file() or not f.exists())
+                )
             except OSError as exc:
                 yield ReadError(str(path), f"cannot list folder: {exc}")
                 continue

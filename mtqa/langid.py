@@ -26,14 +26,40 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 # sentences Dutch ("One day, a smart guy met a biker."), and these words overrule it.
 _ENGLISH_WORDS = (
     "the a an of and to in is was were are be been that this these for on with by at from as it its he she "
-    "they we you his her their our who which what not but or will would has have had said says after")
+    "they we you his her their our who which what not but or will would has have had said says after"
+)
 _ENGLISH = frozenset(_ENGLISH_WORDS.split())
 NAMES = {
-    "de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "pt": "Portuguese", "nl": "Dutch",
-    "ru": "Russian", "uk": "Ukrainian", "pl": "Polish", "cs": "Czech", "sv": "Swedish", "da": "Danish",
-    "no": "Norwegian", "fi": "Finnish", "tr": "Turkish", "zh": "Chinese", "ja": "Japanese", "ko": "Korean",
-    "ar": "Arabic", "fa": "Persian", "he": "Hebrew", "hi": "Hindi", "id": "Indonesian", "vi": "Vietnamese",
-    "th": "Thai", "ro": "Romanian", "hu": "Hungarian", "el": "Greek", "ca": "Catalan", "ms": "Malay",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "nl": "Dutch",
+    "ru": "Russian",
+    "uk": "Ukrainian",
+    "pl": "Polish",
+    "cs": "Czech",
+    "sv": "Swedish",
+    "da": "Danish",
+    "no": "Norwegian",
+    "fi": "Finnish",
+    "tr": "Turkish",
+    "zh": "Chinese",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "ar": "Arabic",
+    "fa": "Persian",
+    "he": "Hebrew",
+    "hi": "Hindi",
+    "id": "Indonesian",
+    "vi": "Vietnamese",
+    "th": "Thai",
+    "ro": "Romanian",
+    "hu": "Hungarian",
+    "el": "Greek",
+    "ca": "Catalan",
+    "ms": "Malay",
 }
 
 
@@ -105,8 +131,11 @@ def article_language(body: list[Segment]) -> ArticleFinding | None:
     if found is None:
         return None
     lang, score = found
-    return codes.article_finding("not-english", f"Article is not in English: {language_name(lang)}, "
-                                                f"probability {score:.2f}; its sentences are not scored", "major")
+    return codes.article_finding(
+        "not-english",
+        f"Article is not in English: {language_name(lang)}, probability {score:.2f}; its sentences are not scored",
+        "major",
+    )
 
 
 def title_language(seg: Segment) -> tuple[str, float] | None:
@@ -121,6 +150,10 @@ def sentence_language(seg: Segment) -> Finding | None:
     if found is None:
         return None
     lang, score = found
-    return codes.finding("not-english", seg.start, seg.end,
-                         f"Sentence is not in English: {language_name(lang)}, probability {score:.2f}",
-                         "major" if score >= MAJOR_SCORE else "minor")
+    return codes.finding(
+        "not-english",
+        seg.start,
+        seg.end,
+        f"Sentence is not in English: {language_name(lang)}, probability {score:.2f}",
+        "major" if score >= MAJOR_SCORE else "minor",
+    )

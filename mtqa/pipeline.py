@@ -40,13 +40,13 @@ class Stats:
         self.counts[key] += n
 
 
-
 class Pipeline:
     """Scores articles; build one per process and reuse it (the model is shared per process and loads when a
     sentence first needs scoring, so a run served wholly from the score cache never loads it)."""
 
-    def __init__(self, settings: Settings | None = None, *, scorer: Scorer | None = None,
-                 calibration: Calibration | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, scorer: Scorer | None = None, calibration: Calibration | None = None
+    ) -> None:
         self.settings = settings or Settings()
         s = self.settings
         self.scorer = scorer or get_scorer(s.model, **scorer_options(s))
@@ -74,8 +74,11 @@ class Pipeline:
     def calibration(self) -> Calibration:
         """Loaded on first use, so LM-only users (scripts/calibrate.py) need no calibration file."""
         if self._calibration is None:
-            self._calibration = load_calibration(self.settings.calibration, model=self.scorer.name,
-                                                 context="passage" if self.reads_passages else "previous")
+            self._calibration = load_calibration(
+                self.settings.calibration,
+                model=self.scorer.name,
+                context="passage" if self.reads_passages else "previous",
+            )
         return self._calibration
 
     @property
@@ -86,15 +89,33 @@ class Pipeline:
             from mtqa import report
             from mtqa.version import __version__
 
-            self._signature = "|".join([
-                f"mtqa:{__version__}", segment.signature(), rules.signature(), langid.signature(),
-                self.lm_signature, features.signature(), self.calibration.signature, reference.signature(),
-                codes.signature(), policy.signature(self.settings), report.signature(), repair.signature()])
+            self._signature = "|".join(
+                [
+                    f"mtqa:{__version__}",
+                    segment.signature(),
+                    rules.signature(),
+                    langid.signature(),
+                    self.lm_signature,
+                    features.signature(),
+                    self.calibration.signature,
+                    reference.signature(),
+                    codes.signature(),
+                    policy.signature(self.settings),
+                    report.signature(),
+                    repair.signature(),
+                ]
+            )
         return self._signature
 
     # -- steps -------------------------------------------------------------------------------
-    def lm_step(self, sentences: list[str], contexts: list[str] | None = None, *, tally: str = "sentences",
-                articles: list[str] | None = None) -> list[dict]:
+    def lm_step(
+        self,
+        sentences: list[str],
+        contexts: list[str] | None = None,
+        *,
+        tally: str = "sentences",
+        articles: list[str] | None = None,
+    ) -> list[dict]:
         """LM features for each sentence (offsets relative to it), each conditioned on what comes before it.
         ``tally`` names what is counted (``repair``: candidate repairs, kept apart from the article's sentences).
 
@@ -104,16 +125,19 @@ class Pipeline:
         sentence after the tail of its context; each unique (context, sentence) pair is scored once."""
         if self.reads_passages:
             return self._passage_features(sentences, contexts, articles, tally)
-        keys = [(context_key(c, self.settings.context_tokens), squash(uncapitalised(t)))
-                for c, t in zip(contexts or [""] * len(sentences), sentences, strict=True)]
+        keys = [
+            (context_key(c, self.settings.context_tokens), squash(uncapitalised(t)))
+            for c, t in zip(contexts or [""] * len(sentences), sentences, strict=True)
+        ]
         todo = sorted(set(keys) - self._memo.keys())
         flat = {f"{c}\x1f{t}": (c, t) for c, t in todo}
         found = self.cache.get_many(list(flat)) if self.cache else {}
         scores = {flat[k]: v for k, v in found.items()}
         missing = [k for k in todo if k not in scores]
         if missing:
-            fresh = self.scorer.score([t for _, t in missing], contexts=[c for c, _ in missing],
-                                  context_tokens=self.settings.context_tokens)
+            fresh = self.scorer.score(
+                [t for _, t in missing], contexts=[c for c, _ in missing], context_tokens=self.settings.context_tokens
+            )
             scores.update(zip(missing, fresh, strict=True))
             if self.cache:
                 self.cache.put_many({f"{c}\x1f{t}": v for (c, t), v in zip(missing, fresh, strict=True)})
@@ -126,8 +150,9 @@ class Pipeline:
             self._memo[key] = lm_features(key[1], scores[key])
         return [self._memo[k] for k in keys]
 
-    def score_sentences(self, sentences: list[str], contexts: list[str] | None = None,
-                        articles: list[str] | None = None) -> list[tuple[float, dict, list]]:
+    def score_sentences(
+        self, sentences: list[str], contexts: list[str] | None = None, articles: list[str] | None = None
+    ) -> list[tuple[float, dict, list]]:
         """(probability, features, findings) for standalone text units: what ``mtqa eval`` measures.
 
         ``articles`` names the article each unit belongs to (its context for the calibration is the median of
@@ -145,8 +170,9 @@ class Pipeline:
                 probs[i] = p
         return [(p, f, unit_findings(text)) for text, f, p in zip(sentences, feats, probs, strict=True)]
 
-    def _passage_features(self, sentences: list[str], contexts: list[str] | None, articles: list[str] | None,
-                          tally: str) -> list[dict]:
+    def _passage_features(
+        self, sentences: list[str], contexts: list[str] | None, articles: list[str] | None, tally: str
+    ) -> list[dict]:
         """:meth:`lm_step` for standalone units read as passages: grouped by ``articles``, else each unit after
         its context (a unit that is not scored, like the sentence before it in an article)."""
         if articles is not None:
@@ -167,8 +193,14 @@ class Pipeline:
                 out[i] = f
         return out
 
-    def passage_step(self, articles: list[list[str]], wanted: list[list[bool]], titled: list[bool] | None = None,
-                     *, tally: str = "sentences") -> list[list[dict | None]]:
+    def passage_step(
+        self,
+        articles: list[list[str]],
+        wanted: list[list[bool]],
+        titled: list[bool] | None = None,
+        *,
+        tally: str = "sentences",
+    ) -> list[list[dict | None]]:
         """LM features of the wanted units of each article (its title, when ``titled``, then its sentences):
         each article is read in passages (:mod:`mtqa.lm.passages`), every unit conditioned on the text before it
         in its passage. A unit's features are keyed by exactly what its scores depend on, so a passage that
@@ -237,8 +269,9 @@ class Pipeline:
     def rules_step(self, text: str, segments: list[Segment], paragraph_of: dict) -> list[ArticleFinding]:
         body = [s for s in segments if s.kind == "body"]
         spans = [(s.start, s.end) for s in body]
-        for seg, found in zip(body, rules.apply_sentence_rules(text, spans, [paragraph_of[s.index] for s in body]),
-                              strict=True):
+        for seg, found in zip(
+            body, rules.apply_sentence_rules(text, spans, [paragraph_of[s.index] for s in body]), strict=True
+        ):
             seg.findings = found
             self.stats.add("findings", len(found))
         title = next((s for s in segments if s.kind == "title"), None)
@@ -345,9 +378,14 @@ class Pipeline:
         self.stats.add("sentences_flagged", original.n_flagged)
         if original.verdict:
             self.stats.add(f"verdict_{original.verdict}")
-        return replace(original, id=item.id, input=item.input, url=item.url,
-                       segments=[replace(s, findings=list(s.findings)) for s in original.segments],
-                       article_findings=list(original.article_findings))
+        return replace(
+            original,
+            id=item.id,
+            input=item.input,
+            url=item.url,
+            segments=[replace(s, findings=list(s.findings)) for s in original.segments],
+            article_findings=list(original.article_findings),
+        )
 
     def _remember(self, item: Article, result: ArticleResult) -> None:
         key = _article_key(item)
@@ -383,8 +421,7 @@ class Pipeline:
                 continue
             in_chunk.add(key)
             self.stats.add("articles")
-            res = ArticleResult(id=item.id, input=item.input, text=item.text, url=item.url,
-                                signature=self.signature)
+            res = ArticleResult(id=item.id, input=item.input, text=item.text, url=item.url, signature=self.signature)
             try:
                 res.segments, paragraph_of, res.title = self.segment_step(item)
                 notes = [codes.article_finding(code, message) for code, message in item.notes]
@@ -392,8 +429,11 @@ class Pipeline:
                     self.stats.add(f"input_notes_{code}")
                 found = self.rules_step(item.text, res.segments, paragraph_of)
                 lang_found, to_score = self.language_step(res.segments)
-                title = [s for s in res.segments if s.kind == "title" and langid.title_language(s) is None
-                         ] if not lang_found else []
+                title = (
+                    [s for s in res.segments if s.kind == "title" and langid.title_language(s) is None]
+                    if not lang_found
+                    else []
+                )
                 to_score = [*title, *to_score]
                 res.article_findings = [*notes, *lang_found, *([] if lang_found else found)]
                 pending.append((res, to_score, None if lang_found else item.reference))
@@ -431,8 +471,14 @@ class Pipeline:
 def scorer_options(settings: Settings) -> dict:
     """The scorer's options in ``settings`` (the process-wide scorer is shared by equal options)."""
     s = settings
-    return {"max_tokens": s.max_tokens, "batch_tokens": s.batch_tokens, "threads": s.threads, "backend": s.backend,
-            "precision": s.precision, "device": s.device}
+    return {
+        "max_tokens": s.max_tokens,
+        "batch_tokens": s.batch_tokens,
+        "threads": s.threads,
+        "backend": s.backend,
+        "precision": s.precision,
+        "device": s.device,
+    }
 
 
 def _article_key(item: Article) -> tuple:
@@ -442,8 +488,9 @@ def _article_key(item: Article) -> tuple:
 
 def read_error_result(item: ReadError, signature: str) -> ArticleResult:
     """The error result (and summary row) of an input that could not be read."""
-    return ArticleResult(id=item.id or item.input, input=item.input, status="error", error=item.message,
-                         signature=signature)
+    return ArticleResult(
+        id=item.id or item.input, input=item.input, status="error", error=item.message, signature=signature
+    )
 
 
 def _contexts(result: ArticleResult, units: list[Segment]) -> list[str]:
@@ -463,7 +510,7 @@ def uncapitalised(text: str) -> str:
         return text
     lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
     first = next(i for i, c in enumerate(lowered) if c.isalpha())
-    return lowered[:first] + text[first] + lowered[first + 1:]
+    return lowered[:first] + text[first] + lowered[first + 1 :]
 
 
 def sentence_contexts(result: ArticleResult, settings: Settings | None = None) -> dict[int, str]:
@@ -496,7 +543,7 @@ def context_key(context: str | None, context_tokens: int) -> str:
     limit = 12 * context_tokens  # characters: comfortably more than context_tokens tokens of English
     if len(text) > limit:
         cut = text.find(" ", len(text) - limit)
-        text = text[cut + 1:] if cut >= 0 else text[-limit:]
+        text = text[cut + 1 :] if cut >= 0 else text[-limit:]
     return text
 
 
@@ -508,7 +555,7 @@ def _shift(features: dict, offset: int, text: str) -> dict:
         index = [i for i, ch in enumerate(text) if not ch.isspace() or (i > 0 and not text[i - 1].isspace())]
         # ``index[k]`` is where the k-th character of the normalised text sits in ``text``.
         index = [i for i in index if i < len(text.rstrip())]
-        index = index[next((k for k, i in enumerate(index) if not text[i].isspace()), 0):]
+        index = index[next((k for k, i in enumerate(index) if not text[i].isspace()), 0) :]
 
     def at(a: int, b: int) -> tuple[int, int]:
         return offset + index[a], offset + index[b - 1] + 1
@@ -517,10 +564,11 @@ def _shift(features: dict, offset: int, text: str) -> dict:
     for key in ("window", "break"):
         if key in out:
             a, b = at(out[key]["start"], out[key]["end"])
-            out[key] = {**out[key], "start": a, "end": b, "text": text[a - offset:b - offset]}
+            out[key] = {**out[key], "start": a, "end": b, "text": text[a - offset : b - offset]}
     if "tokens" in out:
-        out["tokens"] = [[*at(a, b), s] if b > a else [offset + index[min(a, len(index) - 1)]] * 2 + [s]
-                         for a, b, s in out["tokens"]]
+        out["tokens"] = [
+            [*at(a, b), s] if b > a else [offset + index[min(a, len(index) - 1)]] * 2 + [s] for a, b, s in out["tokens"]
+        ]
     return out
 
 

@@ -60,8 +60,9 @@ def flags(seg: Segment, settings: Settings) -> bool:
     if seg.score is not None and seg.score >= threshold and counts(LM_CODE, settings):
         return True
     floor = rank(settings.flag_severity)
-    return any(counts(f.code, settings) and _flags_by_default(f.code) and rank(f.severity) >= floor
-               for f in seg.findings)
+    return any(
+        counts(f.code, settings) and _flags_by_default(f.code) and rank(f.severity) >= floor for f in seg.findings
+    )
 
 
 def _flags_by_default(code: str) -> bool:
@@ -85,20 +86,31 @@ def problems(result: ArticleResult, settings: Settings, level: str = "fail") -> 
     title_review = min(max(settings.review_threshold, settings.title_threshold), settings.fail_threshold)
     out: list[Problem] = []
     for seg in result.segments:
-        hits = [f for f in seg.findings if counts(f.code, settings) and rank(f.severity) >= floor
-                and (level == "fail" or _flags_by_default(f.code))]
+        hits = [
+            f
+            for f in seg.findings
+            if counts(f.code, settings) and rank(f.severity) >= floor and (level == "fail" or _flags_by_default(f.code))
+        ]
         out += [Problem(f.code, f.message, f.severity, seg, f.start, f.end) for f in hits]
         # a headline's probability counts at review from title_threshold up (headlines read less fluently)
         threshold = settings.fail_threshold if level == "fail" else title_review if seg.kind == "title" else review
-        if seg.kind != "boilerplate" and seg.score is not None and seg.score >= threshold and not hits \
-                and counts(LM_CODE, settings):
+        if (
+            seg.kind != "boilerplate"
+            and seg.score is not None
+            and seg.score >= threshold
+            and not hits
+            and counts(LM_CODE, settings)
+        ):
             start, end = _break_or_sentence(seg)
             severity = "major" if seg.score >= settings.fail_threshold else "minor"
             message = f"{codes.get(LM_CODE).message} (probability {seg.score:.2f} >= {threshold:g})"
             out.append(Problem(LM_CODE, message, severity, seg, start, end))
     for af in result.article_findings:
-        if not counts(af.code, settings) or rank(af.severity) < floor or (
-                level == "review" and not _flags_by_default(af.code)):
+        if (
+            not counts(af.code, settings)
+            or rank(af.severity) < floor
+            or (level == "review" and not _flags_by_default(af.code))
+        ):
             continue
         out.append(Problem(af.code, af.message, af.severity, None, None, None))
     return out
@@ -131,5 +143,7 @@ def signature(settings: Settings) -> str:
     """The policy fields that change flags and verdicts in reports (the gate's own fields do not)."""
     s = settings
     ignored = ",".join(sorted(s.ignore_rules)) or "-"
-    return (f"flag:{s.flag_threshold}/{s.flag_severity}|title:{s.title_threshold}|review:{s.review_threshold}|"
-            f"fail:{s.fail_threshold}/{s.fail_severity}|ignore:{ignored}")
+    return (
+        f"flag:{s.flag_threshold}/{s.flag_severity}|title:{s.title_threshold}|review:{s.review_threshold}|"
+        f"fail:{s.fail_threshold}/{s.fail_severity}|ignore:{ignored}"
+    )

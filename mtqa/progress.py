@@ -32,8 +32,14 @@ def _clock(seconds: float) -> str:
 class RunProgress:
     """Call :meth:`update` after each chunk; use as a context manager around the run."""
 
-    def __init__(self, total: int | None = None, *, log_every: int = 0, console: Console | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        total: int | None = None,
+        *,
+        log_every: int = 0,
+        console: Console | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.total = total
         self.log_every = log_every
         self.console = console or Console(stderr=True)

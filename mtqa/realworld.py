@@ -166,8 +166,11 @@ def figures(bench: Bench, records: Mapping[str, Mapping[str, Any]], body_only: b
                 ranked.append((max(scores), bool(lb["garbled"])))
         c_hits = c_fa = 0
         for g in preds:
-            over = [lb for lb, sp in zip(labs, spans, strict=True)
-                    if sp is not None and lb["garbled"] and overlaps(*sp, g["start"], g["end"])]
+            over = [
+                lb
+                for lb, sp in zip(labs, spans, strict=True)
+                if sp is not None and lb["garbled"] and overlaps(*sp, g["start"], g["end"])
+            ]
             if any(not lb["unsure"] for lb in over):
                 s["hits"] += 1
                 c_hits += 1
@@ -202,8 +205,17 @@ def figures(bench: Bench, records: Mapping[str, Mapping[str, Any]], body_only: b
                     ch_found[gold] += pred
             titles["cases"] += 1
             titles["correct"] += title_correct(bench.labels.get(case, []), segs)
-        per_case.append({"case": case, "verdict": verdict, "score": rec.get("score"), "sure": len(sure),
-                         "found": c_found, "hits": c_hits, "false_alarms": c_fa})
+        per_case.append(
+            {
+                "case": case,
+                "verdict": verdict,
+                "score": rec.get("score"),
+                "sure": len(sure),
+                "found": c_found,
+                "hits": c_hits,
+                "false_alarms": c_fa,
+            }
+        )
     precision = ratio(s["hits"], s["hits"] + s["false_alarms"])
     recall = ratio(s["garbled_sure_found"], s["garbled_sure"])
     pos = [x for x, g in ranked if g]
@@ -212,14 +224,27 @@ def figures(bench: Bench, records: Mapping[str, Mapping[str, Any]], body_only: b
     cp, cr = ratio(ch["tp"], ch["tp"] + ch["fp"]), ratio(ch["tp"], ch["tp"] + ch["fn"])
     return {
         "scope": "body" if body_only else "body+headlines",
-        "sentences": {**s, "precision": precision, "recall": recall, "f1": f1(precision, recall), "score_auc": auc,
-                      "recall_by_kind": {k: [found_kinds[k], n] for k, n in total_kinds.most_common()},
-                      "hits_by": dict(hit_by.most_common()), "false_alarms_by": dict(fa_by.most_common())},
+        "sentences": {
+            **s,
+            "precision": precision,
+            "recall": recall,
+            "f1": f1(precision, recall),
+            "score_auc": auc,
+            "recall_by_kind": {k: [found_kinds[k], n] for k, n in total_kinds.most_common()},
+            "hits_by": dict(hit_by.most_common()),
+            "false_alarms_by": dict(fa_by.most_common()),
+        },
         "articles": dict(a),
-        "chrome": {**ch, "precision": cp, "recall": cr, "f1": f1(cp, cr),
-                   "recall_by_kind": {k: [ch_found[k], n] for k, n in ch_total.most_common()}},
+        "chrome": {
+            **ch,
+            "precision": cp,
+            "recall": cr,
+            "f1": f1(cp, cr),
+            "recall_by_kind": {k: [ch_found[k], n] for k, n in ch_total.most_common()},
+        },
         "titles": {**titles, "accuracy": ratio(titles["correct"], titles["cases"])},
-        "per_case": per_case, "missing": missing,
+        "per_case": per_case,
+        "missing": missing,
     }
 
 
@@ -230,35 +255,48 @@ def eval_realworld(pipeline, bench_dir: Path) -> dict[str, Any]:
 
     bench = load(bench_dir)
     records = {r.id: article_to_dict(r) for r in iter_scores(list(bench.cases.values()), pipeline=pipeline)}
-    return {"benchmark": "realworld-dev", "split": "dev", "n_cases": len(bench.cases),
-            "signature": pipeline.signature, "all": figures(bench, records),
-            "body_only": figures(bench, records, body_only=True)}
+    return {
+        "benchmark": "realworld-dev",
+        "split": "dev",
+        "n_cases": len(bench.cases),
+        "signature": pipeline.signature,
+        "all": figures(bench, records),
+        "body_only": figures(bench, records, body_only=True),
+    }
 
 
 def markdown(result: Mapping[str, Any]) -> str:
     """The figures as the tables docs/evaluation.md quotes."""
-    lines = [f"### realworld-dev ({result['n_cases']} cases)", "",
-             "| scope | flagged | hits | false alarms (native) | precision | recall | F1 | score ROC-AUC |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"### realworld-dev ({result['n_cases']} cases)",
+        "",
+        "| scope | flagged | hits | false alarms (native) | precision | recall | F1 | score ROC-AUC |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for key in ("all", "body_only"):
         x = result[key]["sentences"]
-        lines.append(f"| {result[key]['scope']} | {x['flagged']} | {x['hits']} | {x['false_alarms']} "
-                     f"({x['false_alarms_native']}) | {_f(x['precision'])} | {_f(x['recall'])} | {_f(x['f1'])} "
-                     f"| {_f(x['score_auc'])} |")
+        lines.append(
+            f"| {result[key]['scope']} | {x['flagged']} | {x['hits']} | {x['false_alarms']} "
+            f"({x['false_alarms_native']}) | {_f(x['precision'])} | {_f(x['recall'])} | {_f(x['f1'])} "
+            f"| {_f(x['score_auc'])} |"
+        )
     al = result["all"]
     s, a, c, t = al["sentences"], al["articles"], al["chrome"], al["titles"]
-    lines += ["", f"Sure garbled found {s['garbled_sure_found']}/{s['garbled_sure']} "
-                  f"(unsure {s['garbled_unsure_found']}/{s['garbled_unsure']}); by kind: "
-                  + ", ".join(f"{k} {n[0]}/{n[1]}" for k, n in s["recall_by_kind"].items()),
-              f"Hits decided by: {_counts(s['hits_by'])}; false alarms by: {_counts(s['false_alarms_by'])}; "
-              f"flagged segments on chrome lines: {s['false_alarms_on_chrome']}",
-              "", f"Articles: garbled cases sent to review or fail {a['garbled_flagged']}/{a['garbled']} "
-                  f"({a['garbled_fail']} fail); native controls pass {a['native_pass']}/{a['native']}; "
-                  f"clean translated cases pass {a['clean_mt_pass']}/{a['clean_mt']}",
-              f"Chrome lines (text cases): precision {_f(c['precision'])}, recall {_f(c['recall'])}, "
-              f"F1 {_f(c['f1'])}; recall by kind: " + ", ".join(f"{k} {n[0]}/{n[1]}"
-                                                              for k, n in c["recall_by_kind"].items()),
-              f"Titles right (text cases): {t['correct']}/{t['cases']} ({_f(t['accuracy'])})"]
+    lines += [
+        "",
+        f"Sure garbled found {s['garbled_sure_found']}/{s['garbled_sure']} "
+        f"(unsure {s['garbled_unsure_found']}/{s['garbled_unsure']}); by kind: "
+        + ", ".join(f"{k} {n[0]}/{n[1]}" for k, n in s["recall_by_kind"].items()),
+        f"Hits decided by: {_counts(s['hits_by'])}; false alarms by: {_counts(s['false_alarms_by'])}; "
+        f"flagged segments on chrome lines: {s['false_alarms_on_chrome']}",
+        "",
+        f"Articles: garbled cases sent to review or fail {a['garbled_flagged']}/{a['garbled']} "
+        f"({a['garbled_fail']} fail); native controls pass {a['native_pass']}/{a['native']}; "
+        f"clean translated cases pass {a['clean_mt_pass']}/{a['clean_mt']}",
+        f"Chrome lines (text cases): precision {_f(c['precision'])}, recall {_f(c['recall'])}, "
+        f"F1 {_f(c['f1'])}; recall by kind: " + ", ".join(f"{k} {n[0]}/{n[1]}" for k, n in c["recall_by_kind"].items()),
+        f"Titles right (text cases): {t['correct']}/{t['cases']} ({_f(t['accuracy'])})",
+    ]
     if al["missing"]:
         lines.append(f"Not scored: {', '.join(al['missing'])}")
     lines += ["", f"Signature: `{result['signature']}`", ""]

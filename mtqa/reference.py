@@ -60,8 +60,13 @@ def _data_bytes() -> bytes:
 @lru_cache(maxsize=1)
 def settings() -> AlignSettings:
     raw = json.loads(_data_bytes())
-    return AlignSettings(float(raw["min_chrf"]), float(raw["merge_penalty"]), int(raw["band"]), float(raw["beta"]),
-                         float(raw["min_aligned_share"]))
+    return AlignSettings(
+        float(raw["min_chrf"]),
+        float(raw["merge_penalty"]),
+        int(raw["band"]),
+        float(raw["beta"]),
+        float(raw["min_aligned_share"]),
+    )
 
 
 def signature() -> str:
@@ -104,9 +109,11 @@ def alignment_chrf(hyp: str, ref: str) -> float:
 def pair_figures(hyp: str, ref: str) -> dict[str, float]:
     """Sentence chrF, chrF++ and TER of one aligned pair, rounded as sacrebleu's CLI prints with ``-w 4``."""
     m = metrics()
-    return {"chrf": round(m.chrf.sentence_score(hyp, [ref]).score, 4),
-            "chrfpp": round(m.chrfpp.sentence_score(hyp, [ref]).score, 4),
-            "ter": round(m.ter.sentence_score(hyp, [ref]).score, 4)}
+    return {
+        "chrf": round(m.chrf.sentence_score(hyp, [ref]).score, 4),
+        "chrfpp": round(m.chrfpp.sentence_score(hyp, [ref]).score, 4),
+        "ter": round(m.ter.sentence_score(hyp, [ref]).score, 4),
+    }
 
 
 def corpus_figures(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, Any]:
@@ -144,8 +151,7 @@ def _in_band(i: int, j: int, m: int, n: int, band: int) -> bool:
     return abs(i * n - j * m) <= band * max(m, n)
 
 
-def align(m: int, n: int, similarity: Callable[[range, range], float],
-          cfg: AlignSettings | None = None) -> list[Bead]:
+def align(m: int, n: int, similarity: Callable[[range, range], float], cfg: AlignSettings | None = None) -> list[Bead]:
     """The best monotonic alignment of ``m`` MT sentences with ``n`` reference sentences.
 
     ``similarity(mt_range, ref_range)`` scores the joined sentences (:func:`alignment_chrf` in practice). An
@@ -236,14 +242,24 @@ def compare(body: Sequence[Segment], reference: str | None, cfg: AlignSettings |
     foreign = langid.text_language(reference)
     if foreign is not None:
         lang, p = foreign
-        return Comparison(article_findings=[codes.article_finding(
-            NOT_ENGLISH, f"The reference is not in English: {langid.language_name(lang)}, probability {p:.2f}; "
-                         f"no reference-based figures were computed")])
+        return Comparison(
+            article_findings=[
+                codes.article_finding(
+                    NOT_ENGLISH,
+                    f"The reference is not in English: {langid.language_name(lang)}, probability {p:.2f}; "
+                    f"no reference-based figures were computed",
+                )
+            ]
+        )
     refs = reference_sentences(reference)
     if not refs or not body:
         return Comparison()
-    beads = align(len(body), len(refs), lambda a, b: alignment_chrf(
-        _joined([body[k].text for k in a]), _joined([refs[k].text for k in b])), cfg)
+    beads = align(
+        len(body),
+        len(refs),
+        lambda a, b: alignment_chrf(_joined([body[k].text for k in a]), _joined([refs[k].text for k in b])),
+        cfg,
+    )
     n_aligned = sum(len(b.mt) for b in beads if b.aligned)
     if not n_aligned or n_aligned < cfg.min_aligned_share * len(body):
         return _mismatch(body, refs, beads, n_aligned)
@@ -253,13 +269,26 @@ def compare(body: Sequence[Segment], reference: str | None, cfg: AlignSettings |
 def _mismatch(body: Sequence[Segment], refs: list[RefSentence], beads: list[Bead], n_aligned: int) -> Comparison:
     """Too little aligns: one finding instead of one per sentence, and figures over the whole texts (so a
     ``min_chrf`` gate still sees how far apart they are)."""
-    finding = codes.article_finding(MISMATCH, f"Only {n_aligned} of {len(body)} sentences match a reference "
-                                              f"sentence: the wrong reference, or a translation unrelated to it; no "
-                                              f"sentence-level comparison")
+    finding = codes.article_finding(
+        MISMATCH,
+        f"Only {n_aligned} of {len(body)} sentences match a reference "
+        f"sentence: the wrong reference, or a translation unrelated to it; no "
+        f"sentence-level comparison",
+    )
     figures = corpus_figures([_joined([s.text for s in body])], [_joined([r.text for r in refs])])
-    return Comparison(article_findings=[finding], beads=beads, summary={
-        **figures, "aligned": 0, "unaligned_mt": len(body), "unaligned_ref": len(refs), "n_mt": len(body),
-        "n_ref": len(refs), "omitted": []})
+    return Comparison(
+        article_findings=[finding],
+        beads=beads,
+        summary={
+            **figures,
+            "aligned": 0,
+            "unaligned_mt": len(body),
+            "unaligned_ref": len(refs),
+            "n_mt": len(body),
+            "n_ref": len(refs),
+            "omitted": [],
+        },
+    )
 
 
 def _matched(body: Sequence[Segment], refs: list[RefSentence], beads: list[Bead]) -> Comparison:
@@ -272,25 +301,41 @@ def _matched(body: Sequence[Segment], refs: list[RefSentence], beads: list[Bead]
         if bead.aligned:
             hyp, ref = _joined([body[k].text for k in bead.mt]), _joined([refs[k].text for k in bead.ref])
             out.pairs.append((hyp, ref))
-            entry = {"text": ref, **pair_figures(hyp, ref), "start": refs[bead.ref[0]].start,
-                     "end": refs[bead.ref[-1]].end, "alignment": f"{len(bead.mt)}-{len(bead.ref)}",
-                     "segments": [body[k].index for k in bead.mt]}
+            entry = {
+                "text": ref,
+                **pair_figures(hyp, ref),
+                "start": refs[bead.ref[0]].start,
+                "end": refs[bead.ref[-1]].end,
+                "alignment": f"{len(bead.mt)}-{len(bead.ref)}",
+                "segments": [body[k].index for k in bead.mt],
+            }
             for k in bead.mt:
                 out.segments[body[k].index] = entry
         elif bead.mt:
             seg = body[bead.mt[0]]
-            out.findings.append(codes.finding(ADDITION, seg.start, seg.end,
-                                              "No counterpart in the reference: possible addition"))
+            out.findings.append(
+                codes.finding(ADDITION, seg.start, seg.end, "No counterpart in the reference: possible addition")
+            )
         else:
             r = refs[bead.ref[0]]
             omitted.append({"text": r.text, "start": r.start, "end": r.end, "after": last_mt})
-            out.article_findings.append(codes.article_finding(
-                OMISSION, f"Reference sentence {bead.ref[0] + 1} has no counterpart in the translation: "
-                          f"possible omission: \u201c{_quote(r.text)}\u201d"))
+            out.article_findings.append(
+                codes.article_finding(
+                    OMISSION,
+                    f"Reference sentence {bead.ref[0] + 1} has no counterpart in the translation: "
+                    f"possible omission: \u201c{_quote(r.text)}\u201d",
+                )
+            )
         if bead.mt:
             last_mt = body[bead.mt[-1]].index
     hyps, ref_texts = zip(*out.pairs, strict=True)
-    out.summary = {**corpus_figures(hyps, ref_texts), "aligned": len(out.pairs),
-                   "unaligned_mt": len(out.findings), "unaligned_ref": len(omitted),
-                   "n_mt": len(body), "n_ref": len(refs), "omitted": omitted}
+    out.summary = {
+        **corpus_figures(hyps, ref_texts),
+        "aligned": len(out.pairs),
+        "unaligned_mt": len(out.findings),
+        "unaligned_ref": len(omitted),
+        "n_mt": len(body),
+        "n_ref": len(refs),
+        "omitted": omitted,
+    }
     return out

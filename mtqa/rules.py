@@ -1161,8 +1161,9 @@ class HeadlineDamage(TitleRule):
         reasons: list[str] = []
         spans: list[tuple[int, int]] = []
         calques = _CALQUE_RE.finditer(text, s, e)
-        misused = [(m.group(), m.start(), m.end()) for m in calques
-                   if _normalise_phrase(m.group()) in self._verb_calques]
+        misused = [
+            (m.group(), m.start(), m.end()) for m in calques if _normalise_phrase(m.group()) in self._verb_calques
+        ]
         misused += [(m.group(), s + m.start(), s + m.end()) for m in self._doublet_as_verb.finditer(headline)]
         if misused:
             reasons.append(f"non-verb used as a verb ({misused[0][0]})")

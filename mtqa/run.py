@@ -88,17 +88,22 @@ class RunTally:
     def message(self, out: Path | None, resume: bool) -> str:
         v = self.verdicts
         extra = (f", {self.reused} reused from an earlier run" if resume else "") + (
-            f", {self.not_done} not done (interrupted)" if self.signum else "")
+            f", {self.not_done} not done (interrupted)" if self.signum else ""
+        )
         where = f" -> {out}/index.html" if out else ""
-        return (f"{self.articles} articles: {v['pass']} pass, {v['review']} review, {v['fail']} fail, "
-                f"{len(self.errors)} error{extra}{where}")
+        return (
+            f"{self.articles} articles: {v['pass']} pass, {v['review']} review, {v['fail']} fail, "
+            f"{len(self.errors)} error{extra}{where}"
+        )
 
     def sentences_line(self) -> str:
         """Where the run's LM scores came from: the model, the persistent cache, or a repeat within the run."""
         c = self.counts
         copied = f" ({c['articles_copied']:,} exact copies of articles)" if c["articles_copied"] else ""
-        return (f"sentences: {c['sentences_lm_scored']:,} scored by the language model, "
-                f"{c['sentences_cache_hits']:,} from the score cache, {c['sentences_reused']:,} repeats{copied}")
+        return (
+            f"sentences: {c['sentences_lm_scored']:,} scored by the language model, "
+            f"{c['sentences_cache_hits']:,} from the score cache, {c['sentences_reused']:,} repeats{copied}"
+        )
 
 
 @dataclass
@@ -133,8 +138,12 @@ class Interrupt:
         if self.signum:
             raise KeyboardInterrupt
         self.signum = signum
-        print("\nmtqa: interrupted; finishing the current articles and writing the summary "
-              "(interrupt again to stop at once)", file=sys.stderr, flush=True)
+        print(
+            "\nmtqa: interrupted; finishing the current articles and writing the summary "
+            "(interrupt again to stop at once)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _result_id(item: Item) -> str:
@@ -162,8 +171,9 @@ def with_recurring_lines(chunks: Iterable[list[Item]]) -> Iterator[list[Item]]:
         yield [counter.annotate(item) if isinstance(item, Article) else item for item in chunk]
 
 
-def _plans(items: Iterable[Item], size: int, writer: ReportWriter | None, resume: bool,
-           interrupt: Interrupt | None) -> Iterator[tuple[_Plan, list[Item]]]:
+def _plans(
+    items: Iterable[Item], size: int, writer: ReportWriter | None, resume: bool, interrupt: Interrupt | None
+) -> Iterator[tuple[_Plan, list[Item]]]:
     """``(plan, what to score)`` per chunk, in input order: file stems are reserved here, in input order,
     whether an article is reused or scored; after an interrupt nothing more is sent to be scored."""
     for chunk in with_recurring_lines(chunked(items, size)):
@@ -173,14 +183,26 @@ def _plans(items: Iterable[Item], size: int, writer: ReportWriter | None, resume
         if writer is not None:
             for item in chunk:
                 writer.stem(_result_id(item))
-        reused = {i: prev for i, item in enumerate(chunk) if resume and writer is not None
-                  and isinstance(item, Article) and (prev := writer.finished(item.id, item.input)) is not None}
+        reused = {
+            i: prev
+            for i, item in enumerate(chunk)
+            if resume
+            and writer is not None
+            and isinstance(item, Article)
+            and (prev := writer.finished(item.id, item.input)) is not None
+        }
         yield _Plan(chunk, reused), [item for i, item in enumerate(chunk) if i not in reused]
 
 
-def stream_chunks(eng: Engine, items: Iterable[Item], *, size: int | None = None,
-                  writer: ReportWriter | None = None, resume: bool = False, interrupt: Interrupt | None = None
-                  ) -> Iterator[list[tuple[ArticleResult, bool]]]:
+def stream_chunks(
+    eng: Engine,
+    items: Iterable[Item],
+    *,
+    size: int | None = None,
+    writer: ReportWriter | None = None,
+    resume: bool = False,
+    interrupt: Interrupt | None = None,
+) -> Iterator[list[tuple[ArticleResult, bool]]]:
     """``(result, reused)`` for every input, a chunk at a time, in input order: the loop every command runs.
 
     ``writer`` reserves file stems in input order and, with ``resume``, supplies reports of an earlier run with
@@ -213,8 +235,15 @@ def fewer_gc_passes() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
-def drive(eng: Engine, inputs: Iterable, *, out: Path | None = None, resume: bool = False, log_every: int = 0,
-          on_result: Callable[[ArticleResult], None] | None = None) -> RunTally:
+def drive(
+    eng: Engine,
+    inputs: Iterable,
+    *,
+    out: Path | None = None,
+    resume: bool = False,
+    log_every: int = 0,
+    on_result: Callable[[ArticleResult], None] | None = None,
+) -> RunTally:
     """A whole run on an open engine: :func:`stream_chunks` with reports written to ``out`` (when given), progress on
     stderr, SIGINT/SIGTERM handling and a tally; ``on_result`` sees every result (the gate's decisions).
     ``inputs`` are paths (or ``-``) or articles already read (``--reference`` attaches its text first)."""
@@ -228,10 +257,15 @@ def drive(eng: Engine, inputs: Iterable, *, out: Path | None = None, resume: boo
     tally = RunTally(signature=eng.signature)
     # A second interrupt (or a model that does not load) leaves the writer at once, with no temporary file.
     writer_cm = ReportWriter(out, eng.signature) if out is not None else contextlib.nullcontext()
-    with fewer_gc_passes(), writer_cm as writer, Interrupt() as interrupt, \
-            RunProgress(total, log_every=log_every) as progress:
-        for chunk in stream_chunks(eng, article_stream(inputs), size=size, writer=writer, resume=resume,
-                                   interrupt=interrupt):
+    with (
+        fewer_gc_passes(),
+        writer_cm as writer,
+        Interrupt() as interrupt,
+        RunProgress(total, log_every=log_every) as progress,
+    ):
+        for chunk in stream_chunks(
+            eng, article_stream(inputs), size=size, writer=writer, resume=resume, interrupt=interrupt
+        ):
             for res, reused in chunk:
                 if writer is not None:
                     writer.add(res, write=not reused)
@@ -248,8 +282,7 @@ def drive(eng: Engine, inputs: Iterable, *, out: Path | None = None, resume: boo
     return tally
 
 
-def run(inputs: Iterable, settings: Settings | None = None, *, pipeline: Pipeline | None = None, **options
-        ) -> RunTally:
+def run(inputs: Iterable, settings: Settings | None = None, *, pipeline: Pipeline | None = None, **options) -> RunTally:
     """:func:`drive` on the engine ``settings`` ask for (this process, or Dask workers): what ``mtqa score``
     and ``mtqa check`` do. ``options`` are :func:`drive`'s."""
     settings = pipeline.settings if pipeline is not None else settings or Settings()
@@ -262,9 +295,15 @@ def _settings(settings: Settings | None, pipeline: Pipeline | None, **execution)
     return base.with_overrides(**execution)
 
 
-def iter_scores(inputs: Iterable[str | os.PathLike] | Iterable[Article], settings: Settings | None = None,
-                pipeline: Pipeline | None = None, *, engine: str | None = None, scheduler: str | None = None,
-                workers: int | None = None) -> Iterator[ArticleResult]:
+def iter_scores(
+    inputs: Iterable[str | os.PathLike] | Iterable[Article],
+    settings: Settings | None = None,
+    pipeline: Pipeline | None = None,
+    *,
+    engine: str | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+) -> Iterator[ArticleResult]:
     """:func:`score_articles` as a stream: inputs are read and scored chunk by chunk, results come in input
     order, and nothing is kept once yielded, so memory stays bounded whatever the corpus size."""
     settings = _settings(settings, pipeline, engine=engine, scheduler=scheduler, workers=workers)
@@ -274,9 +313,15 @@ def iter_scores(inputs: Iterable[str | os.PathLike] | Iterable[Article], setting
             yield from (res for res, _ in chunk)
 
 
-def score_articles(inputs: Iterable[str | os.PathLike] | Iterable[Article], settings: Settings | None = None,
-                   pipeline: Pipeline | None = None, *, engine: str | None = None, scheduler: str | None = None,
-                   workers: int | None = None) -> list[ArticleResult]:
+def score_articles(
+    inputs: Iterable[str | os.PathLike] | Iterable[Article],
+    settings: Settings | None = None,
+    pipeline: Pipeline | None = None,
+    *,
+    engine: str | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+) -> list[ArticleResult]:
     """Score files, folders or :class:`Article` objects and return one result per article.
 
     ``engine="dask"`` scores chunks on a Dask cluster (``scheduler`` address, or a local cluster of ``workers``
@@ -289,8 +334,14 @@ def score_articles(inputs: Iterable[str | os.PathLike] | Iterable[Article], sett
     return list(iter_scores(inputs, settings, pipeline, engine=engine, scheduler=scheduler, workers=workers))
 
 
-def score_text(text: str, article_id: str = "text", title: str | None = None,
-               pipeline: Pipeline | None = None, reference: str | None = None) -> ArticleResult:
+def score_text(
+    text: str,
+    article_id: str = "text",
+    title: str | None = None,
+    pipeline: Pipeline | None = None,
+    reference: str | None = None,
+) -> ArticleResult:
     """Score one article given as a string (``reference``: a trusted English version to compare with)."""
-    return score_articles([Article(id=article_id, text=text, input="<text>", title=title, reference=reference)],
-                          pipeline=pipeline)[0]
+    return score_articles(
+        [Article(id=article_id, text=text, input="<text>", title=title, reference=reference)], pipeline=pipeline
+    )[0]

@@ -201,8 +201,13 @@ def _choose_title(heads: _Heads, given: str | None, fallback: list[float | None]
     if found and _FULL_STOP.search(flat[found[0]]):
         # a one-sentence unit is a headline only when no heading-shaped line above it could be: a title of three
         # words or more that only the model took for chrome ("Floods hit Zhuozhou" above a byline) comes first
-        above = [(p, i) for p, i in scored if i < found[0] and not _FULL_STOP.search(flat[i])
-                 and len(_alpha_words(flat[i])) >= cfg["min_title_over_lead_words"]]
+        above = [
+            (p, i)
+            for p, i in scored
+            if i < found[0]
+            and not _FULL_STOP.search(flat[i])
+            and len(_alpha_words(flat[i])) >= cfg["min_title_over_lead_words"]
+        ]
         if above:
             return min(above)[1]
     keys = {i: normalise(flat[i]) for i in found}

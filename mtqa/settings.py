@@ -78,8 +78,9 @@ class Settings:
         if self.scheduler and self.engine != "dask":
             raise ConfigError("settings: a scheduler address needs the dask engine (--engine dask)")
         if self.scheduler and self.workers:
-            raise ConfigError("settings: workers sets the size of a local cluster; the cluster at a scheduler "
-                              "has its own workers")
+            raise ConfigError(
+                "settings: workers sets the size of a local cluster; the cluster at a scheduler has its own workers"
+            )
 
     @property
     def reads_passages(self) -> bool:
@@ -93,8 +94,12 @@ class Settings:
 
 
 #: The gate's key names of earlier versions, still accepted in config files and by ``with_overrides``.
-ALIASES = {"max_score": "fail_threshold", "min_severity": "fail_severity", "fail_on_verdict": "fail_on",
-           "review_score": "review_threshold"}
+ALIASES = {
+    "max_score": "fail_threshold",
+    "min_severity": "fail_severity",
+    "fail_on_verdict": "fail_on",
+    "review_score": "review_threshold",
+}
 KEYS = tuple(f.name for f in fields(Settings))
 
 
@@ -107,6 +112,7 @@ def _number(lo: float, hi: float, what: str) -> Callable[[Any], Any]:
         if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
             raise ValueError(what)
         return float(v)
+
     return check
 
 
@@ -115,6 +121,7 @@ def _integer(lo: int) -> Callable[[Any], Any]:
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise ValueError(f"a whole number from {lo} up")
         return v
+
     return check
 
 
@@ -123,6 +130,7 @@ def _choice(*options: str) -> Callable[[Any], Any]:
         if v not in options:
             raise ValueError(" or ".join(f"'{o}'" for o in options))
         return v
+
     return check
 
 
@@ -171,15 +179,34 @@ def _device(v: Any) -> str:
 _PROBABILITY = _number(0.0, 1.0, "a number from 0 to 1")
 _CHRF = _number(0.0, 100.0, "a chrF from 0 to 100")
 CHECKS: dict[str, Callable[[Any], Any]] = {
-    "model": _text, "backend": _backend, "calibration": _text, "context": _choice("passage", "previous"),
-    "passage_units": _integer(0), "context_tokens": _integer(0), "max_tokens": _integer(16),
-    "precision": _precision, "device": _device, "flag_threshold": _PROBABILITY, "flag_severity": _choice(*SEVERITIES),
+    "model": _text,
+    "backend": _backend,
+    "calibration": _text,
+    "context": _choice("passage", "previous"),
+    "passage_units": _integer(0),
+    "context_tokens": _integer(0),
+    "max_tokens": _integer(16),
+    "precision": _precision,
+    "device": _device,
+    "flag_threshold": _PROBABILITY,
+    "flag_severity": _choice(*SEVERITIES),
     "title_threshold": _PROBABILITY,
-    "ignore_rules": _codes, "review_threshold": _PROBABILITY, "fail_threshold": _PROBABILITY,
-    "fail_severity": _choice(*SEVERITIES), "fail_on": _choice("fail", "review"),
-    "max_flagged_share": _PROBABILITY, "min_chrf": _CHRF, "min_sentence_chrf": _CHRF, "threads": _integer(1),
-    "batch_tokens": _integer(16), "chunk_articles": _integer(1), "cache": _cache, "engine": _choice("local", "dask"),
-    "workers": _integer(1), "scheduler": _text, "fix_min_gain": _number(-1000.0, 1000.0, "a number of nats"),
+    "ignore_rules": _codes,
+    "review_threshold": _PROBABILITY,
+    "fail_threshold": _PROBABILITY,
+    "fail_severity": _choice(*SEVERITIES),
+    "fail_on": _choice("fail", "review"),
+    "max_flagged_share": _PROBABILITY,
+    "min_chrf": _CHRF,
+    "min_sentence_chrf": _CHRF,
+    "threads": _integer(1),
+    "batch_tokens": _integer(16),
+    "chunk_articles": _integer(1),
+    "cache": _cache,
+    "engine": _choice("local", "dask"),
+    "workers": _integer(1),
+    "scheduler": _text,
+    "fix_min_gain": _number(-1000.0, 1000.0, "a number of nats"),
     "fix_min_margin": _number(0.0, 1000.0, "a number of nats from 0"),
 }
 assert set(CHECKS) == set(KEYS), "every settings field needs a check"
@@ -188,8 +215,9 @@ assert set(CHECKS) == set(KEYS), "every settings field needs a check"
 def _check(key: str, value: Any, where: str) -> Any:
     name = _canonical(key)
     if name not in CHECKS:
-        raise ConfigError(f"{where}: unknown key {key!r} (known keys: {', '.join(KEYS)}; "
-                          f"older names: {', '.join(ALIASES)})")
+        raise ConfigError(
+            f"{where}: unknown key {key!r} (known keys: {', '.join(KEYS)}; older names: {', '.join(ALIASES)})"
+        )
     try:
         return CHECKS[name](value)
     except LookupError as exc:
@@ -230,8 +258,9 @@ def cache_folder(settings: Settings) -> str | None:
     return str(settings.cache)
 
 
-def load_settings(cwd: str | Path | None = None, config_file: str | Path | None = None,
-                  overrides: Mapping[str, Any] | None = None) -> Settings:
+def load_settings(
+    cwd: str | Path | None = None, config_file: str | Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
     """Settings from defaults < ``[tool.mtqa]`` in ``cwd/pyproject.toml`` < ``cwd/mtqa.toml`` (or
     ``config_file``) < ``overrides`` (the flags the user gave; ``None`` values are not given). ``ignore_rules``
     from the flags are added to those of the files. Raises :class:`ConfigError` naming the key and file."""

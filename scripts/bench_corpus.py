@@ -48,8 +48,10 @@ def corpus(n: int, stories: int, near_share: float, seed: int = 0) -> list[dict]
 
     rng = random.Random(seed)
     samples = [a for a in read_inputs([ROOT / "data" / "samples"]) if isinstance(a, Article)]
-    originals = [(s.id, s.text) if k < len(samples) else (f"{s.id}-v{k}", _variant(s.text, rng))
-                 for k, s in ((k, samples[k % len(samples)]) for k in range(min(stories, n)))]
+    originals = [
+        (s.id, s.text) if k < len(samples) else (f"{s.id}-v{k}", _variant(s.text, rng))
+        for k, s in ((k, samples[k % len(samples)]) for k in range(min(stories, n)))
+    ]
     records = []
     for i in range(n):
         base, text = originals[i] if i < len(originals) else rng.choice(originals)
@@ -74,7 +76,7 @@ def _near_copy(text: str, rng: random.Random) -> str:
     old, new = rng.choice([e for e in EDITS if e[0] in text] or [(".", ";")])
     at = [k for k in range(len(text)) if text.startswith(old, k)]
     k = rng.choice(at)
-    return text[:k] + new + text[k + len(old):]
+    return text[:k] + new + text[k + len(old) :]
 
 
 def write_corpus(path: Path, records: list[dict]) -> Path:
@@ -90,8 +92,9 @@ def write_corpus(path: Path, records: list[dict]) -> Path:
 
 def run_config(config: dict) -> dict:
     """Run one configuration in a child process (``--run``) and return what it measured."""
-    proc = subprocess.run([sys.executable, __file__, "--run", json.dumps(config)], stdout=subprocess.PIPE,
-                          text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--run", json.dumps(config)], stdout=subprocess.PIPE, text=True, check=True
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -106,9 +109,13 @@ def _child(config: dict) -> dict:
     from mtqa.run import drive
     from mtqa.settings import Settings
 
-    settings = Settings(cache=config["cache"], threads=config.get("threads"),
-                        chunk_articles=config.get("chunk_articles"), engine=config["engine"],
-                        workers=config.get("workers")).with_overrides(**config.get("settings", {}))
+    settings = Settings(
+        cache=config["cache"],
+        threads=config.get("threads"),
+        chunk_articles=config.get("chunk_articles"),
+        engine=config["engine"],
+        workers=config.get("workers"),
+    ).with_overrides(**config.get("settings", {}))
     t0 = time.perf_counter()
     with open_engine(settings) as eng:
         startup = time.perf_counter() - t0
@@ -118,13 +125,23 @@ def _child(config: dict) -> dict:
         workers_rss = list(eng.client.run(_peak_rss_mb).values()) if isinstance(eng, DaskEngine) else []
         counts = eng.stats.counts
     sentences = int(pd.read_parquet(Path(config["out"]) / "summary.parquet")["n_sentences"].sum())
-    return {**config, "articles": tally.articles, "sentences": sentences, "startup_s": round(startup, 2),
-            "seconds": round(seconds, 2), "articles_per_s": round(tally.articles / seconds, 2),
-            "sentences_per_s": round(sentences / seconds, 1), "lm_scored": counts["sentences_lm_scored"],
-            "cache_hits": counts["sentences_cache_hits"], "repeats": counts["sentences_reused"],
-            "copies": counts["articles_copied"], "reports_reused": tally.reused,
-            "model_loaded": isinstance(eng, LocalEngine) and eng.pipeline.scorer.loaded,
-            "peak_rss_mb": _peak_rss_mb(), "workers_peak_rss_mb": workers_rss}
+    return {
+        **config,
+        "articles": tally.articles,
+        "sentences": sentences,
+        "startup_s": round(startup, 2),
+        "seconds": round(seconds, 2),
+        "articles_per_s": round(tally.articles / seconds, 2),
+        "sentences_per_s": round(sentences / seconds, 1),
+        "lm_scored": counts["sentences_lm_scored"],
+        "cache_hits": counts["sentences_cache_hits"],
+        "repeats": counts["sentences_reused"],
+        "copies": counts["articles_copied"],
+        "reports_reused": tally.reused,
+        "model_loaded": isinstance(eng, LocalEngine) and eng.pipeline.scorer.loaded,
+        "peak_rss_mb": _peak_rss_mb(),
+        "workers_peak_rss_mb": workers_rss,
+    }
 
 
 # -- the table -------------------------------------------------------------------------------------------
@@ -137,9 +154,11 @@ def rss_text(run: dict) -> str:
 
 
 def markdown(rows: list[tuple[dict, dict, dict]]) -> str:
-    head = ("| articles | engine | settings | sentences | exact copies | LM-scored cold (reused in the run) | start-up "
-            "| cold | warm (new folder) | warm speed-up | `--resume` (same folder) | `--resume` speed-up "
-            "| peak RSS cold (main + workers) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+    head = (
+        "| articles | engine | settings | sentences | exact copies | LM-scored cold (reused in the run) | start-up "
+        "| cold | warm (new folder) | warm speed-up | `--resume` (same folder) | `--resume` speed-up "
+        "| peak RSS cold (main + workers) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
     lines = []
     for cold, warm, resume in rows:
         engine = cold["engine"] + (f" ({cold['workers']} workers)" if cold["engine"] == "dask" else "")
@@ -150,7 +169,8 @@ def markdown(rows: list[tuple[dict, dict, dict]]) -> str:
             f"| {cold['startup_s']} s | {cold['seconds']} s ({cold['articles_per_s']} articles/s, "
             f"{cold['sentences_per_s']} sentences/s) | {warm['seconds']} s ({warm['articles_per_s']} articles/s) "
             f"| {total['cold'] / total['warm']:.1f}x | {resume['seconds']} s "
-            f"| {total['cold'] / total['resume']:.1f}x | {rss_text(cold)} |")
+            f"| {total['cold'] / total['resume']:.1f}x | {rss_text(cold)} |"
+        )
     return head + "\n".join(lines) + "\n"
 
 
@@ -175,9 +195,14 @@ def main() -> int:
     ap.add_argument("--engines", nargs="+", choices=["local", "dask"], default=["local", "dask"])
     ap.add_argument("--workers", type=int, default=2, help="Dask workers (a local cluster)")
     ap.add_argument("--markdown", type=Path, help="also write the table here")
-    ap.add_argument("--configs", nargs="+", default=["default:"], metavar="NAME:KEY=VALUE,...",
-                    help="settings to compare in one invocation, each with its own cache, e.g. "
-                         "'previous:context=previous,max_tokens=256' 'passage:' (default: the defaults)")
+    ap.add_argument(
+        "--configs",
+        nargs="+",
+        default=["default:"],
+        metavar="NAME:KEY=VALUE,...",
+        help="settings to compare in one invocation, each with its own cache, e.g. "
+        "'previous:context=previous,max_tokens=256' 'passage:' (default: the defaults)",
+    )
     ap.add_argument("--run", help=argparse.SUPPRESS)  # internal: one configuration, as JSON
     args = ap.parse_args()
     if args.run:
@@ -190,8 +215,14 @@ def main() -> int:
             for engine in args.engines:
                 for name, values in map(_config, args.configs):
                     tag = f"{engine}-{name}"
-                    base = {"corpus": str(path), "engine": engine, "cache": f"{tmp}/cache-{tag}", "name": name,
-                            "settings": values, "workers": args.workers if engine == "dask" else None}
+                    base = {
+                        "corpus": str(path),
+                        "engine": engine,
+                        "cache": f"{tmp}/cache-{tag}",
+                        "name": name,
+                        "settings": values,
+                        "workers": args.workers if engine == "dask" else None,
+                    }
                     runs = []
                     for temp, out in (("cold", "cold"), ("warm", "warm"), ("resume", "warm")):
                         runs.append(run_config({**base, "out": f"{tmp}/out-{tag}-{out}", "run": temp}))

@@ -212,13 +212,18 @@ def main() -> int:
     t_plain, _ = timed(lambda: plain_forward(exact, articles, args.max_tokens, lm.batch_tokens))
     rows["plain_forward_fp32_whole_articles"] = row(t_plain)
     scorers = [("fp32", exact)] + ([(lm.precision, lm)] if lm.precision != "fp32" else [])
-    scorers += [(p, sharing(lm, make_scorer(args.model, device=args.device, precision=p, **opts)))
-                for p in args.precision if p not in ("fp32", lm.precision)]
+    scorers += [
+        (p, sharing(lm, make_scorer(args.model, device=args.device, precision=p, **opts)))
+        for p in args.precision
+        if p not in ("fp32", lm.precision)
+    ]
     reference: dict[str, np.ndarray] = {}
     for reading, run in readings.items():
         batches = scorer_batches(lm, run)
-        fed = {"padded_tokens": int(sum(ids.size for ids, _ in batches)),
-               "fed_tokens": int(sum(attn.sum() for _, attn in batches))}
+        fed = {
+            "padded_tokens": int(sum(ids.size for ids, _ in batches)),
+            "fed_tokens": int(sum(attn.sum() for _, attn in batches)),
+        }
         for precision, scorer in scorers:
             t_same, _ = timed(lambda s=scorer, b=batches: plain_forward_batches(s, b))
             rows[f"plain_forward_{precision}_{reading}_batches"] = row(t_same, **fed)
@@ -228,8 +233,10 @@ def main() -> int:
                 reference[reading] = flat(got)
             else:
                 diff = np.abs(flat(got) - reference[reading])
-                extra |= {"max_abs_logprob_diff_vs_fp32": float(diff.max()),
-                          "mean_abs_logprob_diff_vs_fp32": float(diff.mean())}
+                extra |= {
+                    "max_abs_logprob_diff_vs_fp32": float(diff.max()),
+                    "mean_abs_logprob_diff_vs_fp32": float(diff.mean()),
+                }
             default = " (default)" if scorer is lm and reading == "previous" else ""
             rows[f"mtqa_{precision}_{reading}{default}"] = row(t, **extra)
     if args.onnx:

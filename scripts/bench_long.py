@@ -41,8 +41,9 @@ def main() -> int:
         body = [s for s in layout.segments if s.kind == "body"]
         rules.apply_sentence_rules(text, [(s.start, s.end) for s in body], [layout.paragraph_of[s.index] for s in body])
         dt = time.perf_counter() - t0
-        rows["segment_and_rules"].append({"mb": mb, "sentences": len(body), "seconds": round(dt, 2),
-                                          "seconds_per_mb": round(dt / mb, 2)})
+        rows["segment_and_rules"].append(
+            {"mb": mb, "sentences": len(body), "seconds": round(dt, 2), "seconds_per_mb": round(dt / mb, 2)}
+        )
         print(rows["segment_and_rules"][-1], file=sys.stderr)
     from mtqa.lm import make_scorer
 
@@ -53,8 +54,9 @@ def main() -> int:
         t0 = time.perf_counter()
         lm.score([sentence])
         dt = time.perf_counter() - t0
-        rows["lm_long_sentence"].append({"tokens": n, "seconds": round(dt, 2),
-                                         "seconds_per_1000_tokens": round(dt / n * 1000, 2)})
+        rows["lm_long_sentence"].append(
+            {"tokens": n, "seconds": round(dt, 2), "seconds_per_1000_tokens": round(dt / n * 1000, 2)}
+        )
         print(rows["lm_long_sentence"][-1], file=sys.stderr)
     print(json.dumps(rows, indent=1))
     return 0

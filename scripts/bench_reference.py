@@ -54,16 +54,23 @@ def main() -> int:
     pool = sample_sentences()
     for n in args.sizes:
         text, ref = make_pair(pool, n)
-        body = [s for s in segment_article(Article(id="mt", text=text, input="<bench>", title="")).segments
-                if s.kind == "body"]
+        body = [
+            s
+            for s in segment_article(Article(id="mt", text=text, input="<bench>", title="")).segments
+            if s.kind == "body"
+        ]
         times = []
         for _ in range(args.repeats):
             t0 = time.perf_counter()
             found = compare(body, ref)
             times.append(time.perf_counter() - t0)
         best = min(times)
-        row = {"sentences": len(body), "aligned": found.summary["aligned"] if found.summary else 0,
-               "seconds": round(best, 3), "ms_per_sentence": round(1000 * best / max(len(body), 1), 2)}
+        row = {
+            "sentences": len(body),
+            "aligned": found.summary["aligned"] if found.summary else 0,
+            "seconds": round(best, 3),
+            "ms_per_sentence": round(1000 * best / max(len(body), 1), 2),
+        }
         print(json.dumps(row))
         sys.stdout.flush()
     return 0

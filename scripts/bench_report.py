@@ -44,13 +44,15 @@ def long_article(n_sentences: int) -> Article:
     """Exactly N body sentences of sample prose between the first sample's header and footer lines."""
     samples = [a for a in read_inputs([ROOT / "data" / "samples"]) if isinstance(a, Article)]
     layouts = [segment_article(a) for a in samples]
-    per_sample = [[(a.text[s:e], split_sentences(a.text, s, e)) for s, e in sorted(set(lay.paragraph_of.values()))]
-                  for a, lay in zip(samples, layouts, strict=True)]
+    per_sample = [
+        [(a.text[s:e], split_sentences(a.text, s, e)) for s, e in sorted(set(lay.paragraph_of.values()))]
+        for a, lay in zip(samples, layouts, strict=True)
+    ]
     # (text, sentence spans) of every prose line, taking the samples in turn so damage comes early
     paragraphs = [p for group in zip_longest(*per_sample) for p in group if p is not None]
     first, layout = samples[0], layouts[0]
     body = [s for s in layout.segments if s.kind == "body"]
-    header, footer = first.text[: body[0].start].rstrip("\n"), first.text[body[-1].end:].lstrip("\n")
+    header, footer = first.text[: body[0].start].rstrip("\n"), first.text[body[-1].end :].lstrip("\n")
     lines, count, i = [], 0, 0
     while count < n_sentences:
         text, spans = paragraphs[i % len(paragraphs)]
@@ -66,8 +68,11 @@ def long_article(n_sentences: int) -> Article:
 
 
 def _summary(seconds: list[float]) -> dict:
-    return {"median_ms": round(1000 * statistics.median(seconds), 1), "best_ms": round(1000 * min(seconds), 1),
-            "runs": len(seconds)}
+    return {
+        "median_ms": round(1000 * statistics.median(seconds), 1),
+        "best_ms": round(1000 * min(seconds), 1),
+        "runs": len(seconds),
+    }
 
 
 def time_python(result: ArticleResult, repeat: int, out: Path) -> dict:
@@ -115,11 +120,13 @@ def main() -> int:
         out = Path(tmp)
         page_file = write_article(result, out, "page")["html"]
         figures = {
-            "sentences": result.n_sentences, "flagged": result.n_flagged,
+            "sentences": result.n_sentences,
+            "flagged": result.n_flagged,
             "findings": sum(len(s.findings) for s in result.segments),
             "html_kb": round(page_file.stat().st_size / 1024),
             "scoring_s": round(scored_s, 1),  # not part of the report's cost; cached after the first run
-            **time_python(result, args.repeat, out), **time_chromium(page_file, args.repeat),
+            **time_python(result, args.repeat, out),
+            **time_chromium(page_file, args.repeat),
         }
     print(json.dumps(figures, indent=1))
     if args.json:

@@ -24,24 +24,35 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--articles", type=int, default=40, help="distinct stories to score")
     ap.add_argument("--workers", type=int, default=2, help="N: torch threads of the one process, or worker processes")
-    ap.add_argument("--chunk-articles", type=int, default=5,
-                    help="articles per chunk, for every configuration: small enough that every worker gets chunks "
-                         "(with the default 64, a 40-article corpus is one chunk and one worker does all the work)")
+    ap.add_argument(
+        "--chunk-articles",
+        type=int,
+        default=5,
+        help="articles per chunk, for every configuration: small enough that every worker gets chunks "
+        "(with the default 64, a 40-article corpus is one chunk and one worker does all the work)",
+    )
     args = ap.parse_args()
     n = args.workers
     chunk = {"chunk_articles": args.chunk_articles}
-    configs = [("1 process, 1 torch thread", {"engine": "local", "threads": 1, **chunk}),
-               (f"1 process, {n} torch threads", {"engine": "local", "threads": n, **chunk}),
-               (f"--workers {n}: {n} processes, 1 torch thread each", {"engine": "dask", "workers": n, **chunk})]
-    print("| configuration | start-up | scoring | sentences/s | LM-scored sentences/s | peak RSS (main + workers) |\n"
-          "|---|---|---|---|---|---|")
+    configs = [
+        ("1 process, 1 torch thread", {"engine": "local", "threads": 1, **chunk}),
+        (f"1 process, {n} torch threads", {"engine": "local", "threads": n, **chunk}),
+        (f"--workers {n}: {n} processes, 1 torch thread each", {"engine": "dask", "workers": n, **chunk}),
+    ]
+    print(
+        "| configuration | start-up | scoring | sentences/s | LM-scored sentences/s | peak RSS (main + workers) |\n"
+        "|---|---|---|---|---|---|"
+    )
     with tempfile.TemporaryDirectory(prefix="mtqa-bench-") as tmp:
         path = write_corpus(Path(tmp) / "corpus.parquet", corpus(args.articles, args.articles, 0.0))
         for k, (name, config) in enumerate(configs):
             run = run_config({"corpus": str(path), "cache": None, "out": f"{tmp}/out-{k}", **config})
             print(json.dumps(run), file=sys.stderr)
-            print(f"| {name} | {run['startup_s']} s | {run['seconds']} s | {run['sentences_per_s']} "
-                  f"| {run['lm_scored'] / run['seconds']:.1f} | {rss_text(run)} |", flush=True)
+            print(
+                f"| {name} | {run['startup_s']} s | {run['seconds']} s | {run['sentences_per_s']} "
+                f"| {run['lm_scored'] / run['seconds']:.1f} | {rss_text(run)} |",
+                flush=True,
+            )
     return 0
 
 

@@ -49,8 +49,9 @@ def unit_labels(bench: realworld.Bench, result: ArticleResult) -> list[int | Non
     """1 garbled (overlaps a sure garbled label), 0 clean (overlaps only clean labels), None otherwise."""
     labs = bench.labels.get(result.id, [])
     path = bench.cases[result.id]
-    spans = realworld.locate(result.text, labs, path.suffix == ".txt"
-                             and path.read_text(encoding="utf-8") == result.text)
+    spans = realworld.locate(
+        result.text, labs, path.suffix == ".txt" and path.read_text(encoding="utf-8") == result.text
+    )
     out: list[int | None] = []
     for seg in units(result):
         over = [lb for lb, sp in zip(labs, spans, strict=True) if sp and realworld.overlaps(*sp, seg.start, seg.end)]
@@ -69,12 +70,19 @@ def fit(x: np.ndarray, y: np.ndarray, C: float, meta: dict | None = None) -> Cal
     mean, scale = x.mean(0), x.std(0)
     scale[scale == 0] = 1.0
     lr = LogisticRegression(C=C, max_iter=1000).fit((x - mean) / scale, y)
-    return Calibration(list(FEATURES), mean.round(6).tolist(), scale.round(6).tolist(),
-                       lr.coef_[0].round(6).tolist(), round(float(lr.intercept_[0]), 6), meta or {})
+    return Calibration(
+        list(FEATURES),
+        mean.round(6).tolist(),
+        scale.round(6).tolist(),
+        lr.coef_[0].round(6).tolist(),
+        round(float(lr.intercept_[0]), 6),
+        meta or {},
+    )
 
 
-def page_figures(bench: realworld.Bench, results: Sequence[ArticleResult], probs: dict[tuple[str, int], float],
-                 settings: Settings) -> dict:
+def page_figures(
+    bench: realworld.Bench, results: Sequence[ArticleResult], probs: dict[tuple[str, int], float], settings: Settings
+) -> dict:
     """The benchmark's figures when each unit gets ``probs[(article id, segment index)]`` and the policy flags."""
     records = {}
     for r in results:
@@ -91,13 +99,22 @@ def page_figures(bench: realworld.Bench, results: Sequence[ArticleResult], probs
         for r in results:
             for seg in units(r):
                 if seg.flagged and r.id.startswith("native-"):
-                    print(f"  native flag [{r.id}] {seg.kind} {seg.score} {[x.code for x in seg.findings]} "
-                          f"{seg.text[:90]!r}", file=sys.stderr)
-    return {"precision": s["precision"], "recall": s["recall"], "f1": s["f1"], "hits": s["hits"],
-            "false_alarms": s["false_alarms"], "native_false_alarms": s["false_alarms_native"],
-            "garbled_articles_flagged": f"{a['garbled_flagged']}/{a['garbled']}",
-            "native_pass": f"{a['native_pass']}/{a['native']}",
-            "clean_mt_pass": f"{a['clean_mt_pass']}/{a['clean_mt']}"}
+                    print(
+                        f"  native flag [{r.id}] {seg.kind} {seg.score} {[x.code for x in seg.findings]} "
+                        f"{seg.text[:90]!r}",
+                        file=sys.stderr,
+                    )
+    return {
+        "precision": s["precision"],
+        "recall": s["recall"],
+        "f1": s["f1"],
+        "hits": s["hits"],
+        "false_alarms": s["false_alarms"],
+        "native_false_alarms": s["false_alarms_native"],
+        "garbled_articles_flagged": f"{a['garbled_flagged']}/{a['garbled']}",
+        "native_pass": f"{a['native_pass']}/{a['native']}",
+        "clean_mt_pass": f"{a['clean_mt_pass']}/{a['clean_mt']}",
+    }
 
 
 def main() -> int:
@@ -105,10 +122,19 @@ def main() -> int:
     ap.add_argument("--benchmarks", type=Path, default=default_benchmark_dir())
     ap.add_argument("--out", type=Path, help="default: the model's shipped file in data/")
     ap.add_argument("--model", default=None)
-    ap.add_argument("--C", type=float, default=0.3, help="inverse L2 strength of the logistic regression (0.3: chosen "
-                    "among 0.1, 0.3, 1 and 3 on the leave-one-case-out figures, docs/evaluation.md)")
-    ap.add_argument("--context", choices=("previous", "passage"), default="previous",
-                    help="how articles are read (Settings.context); each reading has its own shipped file")
+    ap.add_argument(
+        "--C",
+        type=float,
+        default=0.3,
+        help="inverse L2 strength of the logistic regression (0.3: chosen "
+        "among 0.1, 0.3, 1 and 3 on the leave-one-case-out figures, docs/evaluation.md)",
+    )
+    ap.add_argument(
+        "--context",
+        choices=("previous", "passage"),
+        default="previous",
+        help="how articles are read (Settings.context); each reading has its own shipped file",
+    )
     ap.add_argument("--details", action="store_true", help="list every flag on a native control")
     args = ap.parse_args()
     if args.benchmarks is None:
@@ -146,13 +172,21 @@ def main() -> int:
     shipped = Settings(model=args.model, context=args.context)
     cal.meta = {
         "fitted_on": "realworld_dev: titles and body sentences as mtqa segments them; garbled = overlaps a sure "
-                     "garbled label, clean = overlaps only clean labels",
-        "n": int(len(y)), "n_garbled": int(y.sum()), "C": args.C, "lm": pipe.lm_signature,
-        "in_sample": {"unit_roc_auc": round(roc_auc(y, [in_probs[(c, i)] for c, i, _, _ in train]), 4),
-                      **page_figures(bench, results, in_probs, shipped)},
-        "leave_one_case_out": {"unit_roc_auc": round(roc_auc(y, [cv_probs[(c, i)] for c, i, _, _ in train]), 4),
-                               **page_figures(bench, results, cv_probs, shipped)},
-        "command": "python scripts/calibrate.py" + (f" --model {args.model}" if args.model else "")
+        "garbled label, clean = overlaps only clean labels",
+        "n": int(len(y)),
+        "n_garbled": int(y.sum()),
+        "C": args.C,
+        "lm": pipe.lm_signature,
+        "in_sample": {
+            "unit_roc_auc": round(roc_auc(y, [in_probs[(c, i)] for c, i, _, _ in train]), 4),
+            **page_figures(bench, results, in_probs, shipped),
+        },
+        "leave_one_case_out": {
+            "unit_roc_auc": round(roc_auc(y, [cv_probs[(c, i)] for c, i, _, _ in train]), 4),
+            **page_figures(bench, results, cv_probs, shipped),
+        },
+        "command": "python scripts/calibrate.py"
+        + (f" --model {args.model}" if args.model else "")
         + (f" --context {args.context}" if args.context != "previous" else ""),
         "date": datetime.date.today().isoformat(),
     }

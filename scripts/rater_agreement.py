@@ -38,11 +38,19 @@ def main() -> int:
     items = load_mqm(args.benchmarks, args.split)
     pipe = Pipeline(Settings(cache=str(cache_dir())))
     units = pipe.score_sentences([it.target for it in items], mqm_contexts(items))
-    ours = {"mtqa (calibrated)": [p for p, _, _ in units],
-            "mean log-prob (negated)": [-f.get("lm_mean_logprob", 0.0) for _, f, _ in units],
-            "length (characters)": [float(len(it.target)) for it in items]}
-    labels, predictors = [], {"other two raters: how many marked it garbled": [],
-                              "other two raters: mean MQM score": [], **{k: [] for k in ours}}
+    ours = {
+        "mtqa (calibrated)": [p for p, _, _ in units],
+        "mean log-prob (negated)": [-f.get("lm_mean_logprob", 0.0) for _, f, _ in units],
+        "length (characters)": [float(len(it.target)) for it in items],
+    }
+    labels, predictors = (
+        [],
+        {
+            "other two raters: how many marked it garbled": [],
+            "other two raters: mean MQM score": [],
+            **{k: [] for k in ours},
+        },
+    )
     for i, rec in enumerate(recs):
         marked = rater_garbled(rec)
         for rater, garbled in marked.items():
@@ -50,11 +58,14 @@ def main() -> int:
             labels.append(garbled)
             predictors["other two raters: how many marked it garbled"].append(sum(marked[o] for o in others))
             predictors["other two raters: mean MQM score"].append(
-                float(np.mean([rec["mqm_score_per_rater"][o] for o in others])))
+                float(np.mean([rec["mqm_score_per_rater"][o] for o in others]))
+            )
             for name, scores in ours.items():
                 predictors[name].append(scores[i])
-    print(f"### Agreement with one rater's \"garbled\" call, {args.split} "
-          f"({len(labels)} segment-rater pairs, {sum(labels)} garbled)\n")
+    print(
+        f'### Agreement with one rater\'s "garbled" call, {args.split} '
+        f"({len(labels)} segment-rater pairs, {sum(labels)} garbled)\n"
+    )
     print("| predictor | ROC-AUC |\n|---|---|")
     for name, scores in predictors.items():
         print(f"| {name} | {roc_auc(labels, scores):.3f} |")

@@ -41,18 +41,18 @@ def damage(sentence: str, following: str, kind: str, rng: random.Random) -> str 
     if len(w) < 8:
         return None
     if kind == "fuse":
-        return sentence.rstrip(".!?\"” ") + " " + following[:1].upper() + following[1:] if following else None
+        return sentence.rstrip('.!?"” ') + " " + following[:1].upper() + following[1:] if following else None
     i = rng.randrange(2, len(w) - 3)
     if kind == "drop":
-        return " ".join(w[:i] + w[i + rng.choice([1, 2]):])
+        return " ".join(w[:i] + w[i + rng.choice([1, 2]) :])
     if kind == "swap":
-        return " ".join(w[:i] + [w[i + 1], w[i]] + w[i + 2:])
+        return " ".join(w[:i] + [w[i + 1], w[i]] + w[i + 2 :])
     if kind == "repeat":
         k = rng.choice([2, 3])
-        return " ".join(w[:i + k] + w[i:i + k] + w[i + k:])
-    part = w[i:i + 4]
+        return " ".join(w[: i + k] + w[i : i + k] + w[i + k :])
+    part = w[i : i + 4]
     rng.shuffle(part)
-    return " ".join(w[:i] + part + w[i + 4:])
+    return " ".join(w[:i] + part + w[i + 4 :])
 
 
 def main() -> int:
@@ -93,8 +93,11 @@ def main() -> int:
         lr = LogisticRegression(C=C, max_iter=2000).fit((X - mean) / scale, y)
         p = lr.decision_function((Xd - mean) / scale)
         top = sorted(zip(FEATURES, lr.coef_[0], strict=True), key=lambda t: -abs(t[1]))[:3]
-        print(f"| {C} | {roc_auc(yd, p):.3f} | {pairwise_accuracy_tie_calibrated(groups, human, p)[0]:.3f} | "
-              + ", ".join(f"{n} {c:+.2f}" for n, c in top) + " |")
+        print(
+            f"| {C} | {roc_auc(yd, p):.3f} | {pairwise_accuracy_tie_calibrated(groups, human, p)[0]:.3f} | "
+            + ", ".join(f"{n} {c:+.2f}" for n, c in top)
+            + " |"
+        )
     return 0
 
 

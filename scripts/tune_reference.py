@@ -43,8 +43,9 @@ def _identity(n: int) -> Beads:
     return {((k,), (k,)) for k in range(n)}
 
 
-def _cases(mt: list[str], ref: list[str], stranger: str, rng: random.Random
-           ) -> list[tuple[str, list[str], list[str], Beads]]:
+def _cases(
+    mt: list[str], ref: list[str], stranger: str, rng: random.Random
+) -> list[tuple[str, list[str], list[str], Beads]]:
     """(name, mt units, ref units, gold beads) for the article as it is and with each kind of damage;
     ``stranger`` is a segment of another document, which replaces one MT segment in the "replaced" case."""
     n = len(mt)
@@ -58,19 +59,19 @@ def _cases(mt: list[str], ref: list[str], stranger: str, rng: random.Random
 
     # MT segment k dropped: reference k is an omission
     gold = [([i - (i > k)], [i]) for i in range(n) if i != k] + [([], [k])]
-    out.append(("omission", mt[:k] + mt[k + 1:], ref, renumber(gold)))
+    out.append(("omission", mt[:k] + mt[k + 1 :], ref, renumber(gold)))
     # reference segment k dropped: MT k is an addition
     gold = [([i], [i - (i > k)]) for i in range(n) if i != k] + [([k], [])]
-    out.append(("addition", mt, ref[:k] + ref[k + 1:], renumber(gold)))
+    out.append(("addition", mt, ref[:k] + ref[k + 1 :], renumber(gold)))
     # MT k and k+1 joined: one MT unit for two reference units (1-2)
     gold = [([i - (i > k)], [i]) for i in range(n) if i not in (k, k + 1)] + [([k], [k, k + 1])]
-    out.append(("1-2", mt[:k] + [f"{mt[k]} {mt[k + 1]}"] + mt[k + 2:], ref, renumber(gold)))
+    out.append(("1-2", mt[:k] + [f"{mt[k]} {mt[k + 1]}"] + mt[k + 2 :], ref, renumber(gold)))
     # reference k and k+1 joined (2-1)
     gold = [([i], [i - (i > k)]) for i in range(n) if i not in (k, k + 1)] + [([k, k + 1], [k])]
-    out.append(("2-1", mt, ref[:k] + [f"{ref[k]} {ref[k + 1]}"] + ref[k + 2:], renumber(gold)))
+    out.append(("2-1", mt, ref[:k] + [f"{ref[k]} {ref[k + 1]}"] + ref[k + 2 :], renumber(gold)))
     # MT k replaced by a sentence of another story: an addition and an omission at the same place
     gold = [([i], [i]) for i in range(n) if i != k] + [([k], []), ([], [k])]
-    out.append(("replaced", mt[:k] + [stranger] + mt[k + 1:], ref, renumber(gold)))
+    out.append(("replaced", mt[:k] + [stranger] + mt[k + 1 :], ref, renumber(gold)))
     return out
 
 
@@ -79,8 +80,11 @@ def main() -> int:
     ap.add_argument("--benchmarks", type=Path, default=default_benchmark_dir())
     ap.add_argument("--articles", type=int, default=None, help="use only the first N (document, system) articles")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--reference", default=PSEUDO_REFERENCE,
-                    help="'benchmark' for the benchmark's references, or a system whose output plays the reference")
+    ap.add_argument(
+        "--reference",
+        default=PSEUDO_REFERENCE,
+        help="'benchmark' for the benchmark's references, or a system whose output plays the reference",
+    )
     args = ap.parse_args()
     if args.benchmarks is None:
         ap.error("no --benchmarks folder given and ../shared/benchmarks not found")
@@ -99,8 +103,9 @@ def main() -> int:
         else:  # another system's translation of the same document plays the trusted version
             other = {it.seg_id: it.target for it in by_article[(key[0], args.reference)]}
             ref = [other[it.seg_id] for it in items]
-        strangers = [it.target for (doc, system), its in by_article.items() if doc != key[0] and system == key[1]
-                     for it in its]
+        strangers = [
+            it.target for (doc, system), its in by_article.items() if doc != key[0] and system == key[1] for it in its
+        ]
         cases += _cases([it.target for it in items], ref, rng.choice(sorted(strangers)), rng)
     print(f"{len(keys)} dev articles, {len(cases)} cases", file=sys.stderr)
     base = settings()
@@ -113,7 +118,7 @@ def main() -> int:
             def sim(a: range, b: range, mt=mt, ref=ref, memo=memo, beta=beta) -> float:
                 key = (beta, a.start, a.stop, b.start, b.stop)
                 if key not in memo:
-                    hyp, r = " ".join(mt[a.start:a.stop]), [" ".join(ref[b.start:b.stop])]
+                    hyp, r = " ".join(mt[a.start : a.stop]), [" ".join(ref[b.start : b.stop])]
                     memo[key] = chrf[beta].sentence_score(hyp, r).score
                 return memo[key]
 
@@ -130,8 +135,11 @@ def main() -> int:
             s[f"exact {name}"] += pred == gold
             s[f"n {name}"] += 1
     kinds = ("as is", "omission", "addition", "1-2", "2-1", "replaced")
-    print("| beta | min_chrf | merge_penalty | bead F1 | unaligned precision | unaligned recall | "
-          + " | ".join(f"exact {k}" for k in kinds) + " |")
+    print(
+        "| beta | min_chrf | merge_penalty | bead F1 | unaligned precision | unaligned recall | "
+        + " | ".join(f"exact {k}" for k in kinds)
+        + " |"
+    )
     print("|---|---|---|---|---|---|" + "---|" * len(kinds))
     for (beta, t, p), s in sorted(stats.items()):
         prec, rec = s["hit"] / max(s["pred"], 1), s["hit"] / max(s["gold"], 1)

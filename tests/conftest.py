@@ -9,7 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data" / "samples"
 MISSION = (
-    'The spokesman read out a statement, adding that "in order to safeguard Russia\'s sovereign rights and '
+    "The spokesman read out a statement, adding that \"in order to safeguard Russia's sovereign rights and "
     "development The people of your country express their full support and solidarity to the people of your "
     'country who are united in the sacred cause of defending the motherland."'
 )

@@ -148,8 +148,6 @@ def test_each_example_is_named_by_its_own_row(pattern):
     assert match_boilerplate(pattern.example) == pattern.name
 
 
-
-
 @pytest.mark.parametrize("line", BOILERPLATE_LINES)
 def test_boilerplate_lines_match(line):
     assert match_boilerplate(line) is not None

@@ -100,7 +100,7 @@ def test_article_pages_mark_every_located_span(browser, reports: Path) -> None:
         expected = _expected_spans(record)
         covered: dict[str, list[int]] = {}
         for m in dom["marks"]:
-            assert m["text"] == record["text"][m["start"]:m["start"] + len(m["text"])]  # marks sit on the text
+            assert m["text"] == record["text"][m["start"] : m["start"] + len(m["text"])]  # marks sit on the text
             for span_id in m["ids"]:
                 covered.setdefault(span_id, []).extend(range(m["start"], m["start"] + len(m["text"])))
         assert len(covered) == len(expected), html.name  # as many marked spans as the JSON locates
@@ -236,8 +236,9 @@ def test_index_sorts_and_filters(browser, reports: Path, tmp_path: Path) -> None
     titles = page.evaluate("() => [...document.querySelectorAll('#articles tbody tr')].map(r => r.cells[0].innerText)")
     assert titles == sorted(titles, key=str.lower) and score_head.get_attribute("aria-sort") == "none"
 
-    visible = ("() => [...document.querySelectorAll('#articles tbody tr')]"
-               ".filter(r => !r.hidden).map(r => r.dataset.verdict)")
+    visible = (
+        "() => [...document.querySelectorAll('#articles tbody tr')].filter(r => !r.hidden).map(r => r.dataset.verdict)"
+    )
     page.select_option("#verdict-filter", "fail")
     shown = page.evaluate(visible)
     assert shown and set(shown) == {"fail"} and len(shown) < 9

@@ -20,8 +20,10 @@ MTQA = str(Path(sys.executable).parent / "mtqa")
 CLEAN = SAMPLES / "01-rate-decision-clean.txt"
 FUSED = SAMPLES / "05-kim-putin-fused.txt"
 LEAK = "The message said the DPRK will always stand together with your country in the struggle."
-NEW_DAMAGE = ("The minister said both sides would deepen cooperation in trade and investment The two leaders "
-              "also agreed to meet again next year.")
+NEW_DAMAGE = (
+    "The minister said both sides would deepen cooperation in trade and investment The two leaders "
+    "also agreed to meet again next year."
+)
 RSS = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Wire</title><link>http://example.com/</link><description>d</description>
 <item><title>Port reopens after storm</title><link>http://example.com/port</link><guid>urn:wire:port</guid>
@@ -32,20 +34,34 @@ RSS = """<?xml version="1.0" encoding="utf-8"?>
 
 
 def _run(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([MTQA, "check", "--model", "fake", *args], cwd=cwd, input=stdin, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [MTQA, "check", "--model", "fake", *args], cwd=cwd, input=stdin, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_check_mixed_batch_with_config_and_reports(tmp_path):
     """Clean, damaged, a corpus with a malformed line and an RSS feed; mtqa.toml ignores two rules."""
     (tmp_path / "mtqa.toml").write_text('ignore_rules = ["addressee-leak", "headline-damage"]\n')
     corpus = tmp_path / "corpus.jsonl"
-    corpus.write_text(json.dumps({"id": "leak", "text": f"Kim sends greetings to Putin\n{LEAK}"}) + "\n{broken\n",
-                      encoding="utf-8")
+    corpus.write_text(
+        json.dumps({"id": "leak", "text": f"Kim sends greetings to Putin\n{LEAK}"}) + "\n{broken\n", encoding="utf-8"
+    )
     feed = tmp_path / "wire.rss"
     feed.write_text(RSS, encoding="utf-8")
-    proc = _run(tmp_path, str(CLEAN), str(FUSED), "corpus.jsonl", "wire.rss", "--junit", "junit.xml",
-                "--json", "gate.json", "--sarif", "gate.sarif", "--github")
+    proc = _run(
+        tmp_path,
+        str(CLEAN),
+        str(FUSED),
+        "corpus.jsonl",
+        "wire.rss",
+        "--junit",
+        "junit.xml",
+        "--json",
+        "gate.json",
+        "--sarif",
+        "gate.sarif",
+        "--github",
+    )
     assert proc.returncode == 2, proc.stderr  # unreadable line wins over the failing article
     err = proc.stderr
     assert "5 articles: 3 passed, 1 failed, 1 unreadable" in err
@@ -55,8 +71,7 @@ def test_check_mixed_batch_with_config_and_reports(tmp_path):
 
     cases = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite").findall("testcase")
     by_name = {c.get("name"): c for c in cases}
-    assert list(by_name) == ["01-rate-decision-clean", "05-kim-putin-fused", "leak", "corpus.jsonl:2",
-                             "urn:wire:port"]
+    assert list(by_name) == ["01-rate-decision-clean", "05-kim-putin-fused", "leak", "corpus.jsonl:2", "urn:wire:port"]
     assert by_name["05-kim-putin-fused"].get("classname") == str(FUSED)
     assert "development The" in by_name["05-kim-putin-fused"].find("failure").text
     assert by_name["corpus.jsonl:2"].find("error") is not None
@@ -65,8 +80,12 @@ def test_check_mixed_batch_with_config_and_reports(tmp_path):
 
     records = json.loads((tmp_path / "gate.json").read_text(encoding="utf-8"))
     assert [(r["id"], r["status"], r["gate"]["passed"]) for r in records] == [
-        ("01-rate-decision-clean", "ok", True), ("05-kim-putin-fused", "ok", False), ("leak", "ok", True),
-        ("corpus.jsonl:2", "error", False), ("urn:wire:port", "ok", True)]
+        ("01-rate-decision-clean", "ok", True),
+        ("05-kim-putin-fused", "ok", False),
+        ("leak", "ok", True),
+        ("corpus.jsonl:2", "error", False),
+        ("urn:wire:port", "ok", True),
+    ]
     port = records[-1]
     assert port["schema"] == "mtqa.article/2" and port["input"] == "wire.rss#item1"
     assert port["text"].startswith("Port reopens after storm\nThe port of Busan reopened")
@@ -76,7 +95,7 @@ def test_check_mixed_batch_with_config_and_reports(tmp_path):
     assert {r["ruleId"] for r in results} == {"fused-sentence"}
     region = results[0]["locations"][0]["physicalLocation"]["region"]
     text = FUSED.read_text(encoding="utf-8")
-    assert text[region["charOffset"]:region["charOffset"] + region["charLength"]] == "development The"
+    assert text[region["charOffset"] : region["charOffset"] + region["charLength"]] == "development The"
     assert proc.stdout.startswith(f"::error file={FUSED},line=6,title=mtqa fused-sentence::")
 
 
@@ -93,8 +112,7 @@ def test_baseline_workflow_and_stdin(tmp_path):
 
     # the same damaged input passes with its baseline; the clean article, read as JSONL on stdin, passes too
     stdin = json.dumps({"id": "clean", "text": CLEAN.read_text(encoding="utf-8")}) + "\n"
-    proc = _run(tmp_path, str(damaged), "-", "--baseline", "baseline.json", "--json", "out.json",
-                stdin=stdin)
+    proc = _run(tmp_path, str(damaged), "-", "--baseline", "baseline.json", "--json", "out.json", stdin=stdin)
     assert proc.returncode == 0, proc.stderr
     assert "2 articles: 2 passed, 0 failed, 0 unreadable (3 known findings suppressed" in proc.stderr
     records = json.loads((tmp_path / "out.json").read_text())

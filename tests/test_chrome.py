@@ -157,10 +157,14 @@ def test_the_copies_of_one_story_keep_their_headline():
     chrome; a line under every story of the source is."""
     footer = "Stories from the northern provinces, checked and updated through the night"
     headline = "Floods close the northern highway"
-    copies = [Article(id=f"copy{k}", text=f"{headline}\n\n{P1}\n\n{P2}\n\n{footer}\n", input="t", source="Wire")
-              for k in range(4)]
-    others = [Article(id=f"other{k}", text=f"Another headline {k}\n\n{p}\n\n{footer}\n", input="t", source="Wire")
-              for k, p in enumerate((P2, P3))]
+    copies = [
+        Article(id=f"copy{k}", text=f"{headline}\n\n{P1}\n\n{P2}\n\n{footer}\n", input="t", source="Wire")
+        for k in range(4)
+    ]
+    others = [
+        Article(id=f"other{k}", text=f"Another headline {k}\n\n{p}\n\n{footer}\n", input="t", source="Wire")
+        for k, p in enumerate((P2, P3))
+    ]
     counter = RecurringLines()
     for art in [*copies, *others]:
         counter.observe(art)
@@ -178,8 +182,10 @@ def test_a_corpus_run_counts_recurring_lines_as_it_reads():
 
     footer = "Stories from the northern provinces, checked and updated through the night"
     stories = [(P1, P2), (P2, P3), (P3, P1)]
-    articles = [Article(id=f"a{k}", text=f"Headline {k}\n\n{a}\n\n{footer}\n\n{b}\n", input="t", source="Daily")
-                for k, (a, b) in enumerate(stories)]
+    articles = [
+        Article(id=f"a{k}", text=f"Headline {k}\n\n{a}\n\n{footer}\n\n{b}\n", input="t", source="Daily")
+        for k, (a, b) in enumerate(stories)
+    ]
     results = score_articles(articles, Settings(model="fake", cache=False))
     for r in results:
         assert ("boilerplate", footer) in [(s.kind, s.text) for s in r.segments], r.id

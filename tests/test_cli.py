@@ -46,7 +46,7 @@ def test_score_writes_reports_and_reports_bad_rows(tmp_path):
         d = json.loads(p.read_text(encoding="utf-8"))
         assert d["schema"] == "mtqa.article/2"
         for s in d["segments"]:
-            assert d["text"][s["start"]:s["end"]] == s["text"]
+            assert d["text"][s["start"] : s["end"]] == s["text"]
     escaped = next(p for p in jsons if "escape" in p.name)
     html = escaped.with_suffix(".html").read_text(encoding="utf-8")
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
@@ -77,8 +77,9 @@ def test_a_corrupt_model_exits_2_naming_the_file(tmp_path):
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"GGUF" + b"\x00" * 64)
     out = tmp_path / "out"
-    proc = _run("score", str(SAMPLES / "01-rate-decision-clean.txt"), "--model", str(bad), "--out", str(out),
-                "--no-cache")
+    proc = _run(
+        "score", str(SAMPLES / "01-rate-decision-clean.txt"), "--model", str(bad), "--out", str(out), "--no-cache"
+    )
     assert proc.returncode == 2 and "broken.gguf" in proc.stderr and "Traceback" not in proc.stderr
     assert not (out / "summary.csv").exists() and not list(out.rglob("*.tmp*"))
     proc = _run("check", str(SAMPLES / "01-rate-decision-clean.txt"), "--model", str(bad), "--no-cache")

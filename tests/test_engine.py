@@ -21,13 +21,13 @@ def test_every_sample_is_scored_with_exact_offsets(demo_results):
         kinds = {s.kind for s in r.segments}
         assert kinds == {"title", "body", "boilerplate"}
         for s in r.segments:
-            assert r.text[s.start:s.end] == s.text
+            assert r.text[s.start : s.end] == s.text
             for f in s.findings:
                 assert s.start <= f.start < f.end <= s.end
             if s.kind == "body":
                 assert 0.0 <= s.score <= 1.0 and s.features["n_tokens"] > 0
                 b = s.features["break"]
-                assert r.text[b["start"]:b["end"]] == b["text"]
+                assert r.text[b["start"] : b["end"]] == b["text"]
                 toks = s.features["tokens"]
                 assert toks[0][0] >= s.start and toks[-1][1] == s.end
                 # in order; byte-level tokens of one multi-byte character share that character's span
@@ -43,7 +43,7 @@ def test_fused_sentence_in_sample_is_flagged_and_located(demo_results):
     r = _by_id(demo_results)["05-kim-putin-fused"]
     fused = next(s for s in r.segments if "development The people" in s.text)
     assert fused.flagged
-    spans = {(f.code, r.text[f.start:f.end]) for f in fused.findings}
+    spans = {(f.code, r.text[f.start : f.end]) for f in fused.findings}
     assert ("fused-sentence", "development The") in spans
     assert ("repeated-phrase", "the people of your country") in spans
     assert r.verdict == "fail"
@@ -59,8 +59,11 @@ def test_clean_samples_pass_and_damaged_ones_do_not(demo_results):
     assert all(r.verdict == "pass" and r.n_flagged == 0 for r in clean)
     assert all(r.verdict != "pass" and r.n_flagged >= 1 for r in damaged)
     # a major finding (fused clauses, untranslated text, mojibake) fails the article
-    assert {r.id for r in damaged if r.verdict == "fail"} >= {"05-kim-putin-fused", "06-import-expo-untranslated",
-                                                            "08-railway-mojibake"}
+    assert {r.id for r in damaged if r.verdict == "fail"} >= {
+        "05-kim-putin-fused",
+        "06-import-expo-untranslated",
+        "08-railway-mojibake",
+    }
 
 
 def test_garbled_versions_score_worse_than_fluent_originals(pipeline):
@@ -80,10 +83,12 @@ def test_garbled_versions_score_worse_than_fluent_originals(pipeline):
 def test_rare_names_do_not_sink_a_fluent_sentence(pipeline):
     """A sentence is judged inside its article: a fluent article's name-heavy sentence is not flagged."""
     names = "Kwon Jong-keun met Tshisekedi in Pyongyang on Tuesday to discuss trade with Zhangjiakou officials."
-    text = ("Trade talks resume in the capital\n"
-            "The minister met the president in the capital on Tuesday to discuss trade and security.\n"
-            f"{names}\nBoth sides said the talks had been useful and agreed to meet again next month.\n"
-            "Officials expect a first agreement on tariffs before the end of the year.\n")
+    text = (
+        "Trade talks resume in the capital\n"
+        "The minister met the president in the capital on Tuesday to discuss trade and security.\n"
+        f"{names}\nBoth sides said the talks had been useful and agreed to meet again next month.\n"
+        "Officials expect a first agreement on tariffs before the end of the year.\n"
+    )
     r = score_text(text, pipeline=pipeline)
     seg = next(s for s in r.segments if s.text == names)
     assert seg.score < pipeline.settings.flag_threshold and not seg.flagged and r.verdict == "pass"
@@ -110,8 +115,11 @@ def test_exact_copies_get_the_original_analysis_under_their_own_id(pipeline):
     from mtqa.types import Article
 
     text = f"Kim vows to deepen ties\n{MISSION}\nThe statement was read on state television on Monday.\n"
-    arts = [Article("wire", text, "feed.jsonl:1"), Article("copy", text, "feed.jsonl:2", url="https://b.example/1"),
-            Article("retitled", text, "feed.jsonl:3", title="Another headline")]
+    arts = [
+        Article("wire", text, "feed.jsonl:1"),
+        Article("copy", text, "feed.jsonl:2", url="https://b.example/1"),
+        Article("retitled", text, "feed.jsonl:3", title="Another headline"),
+    ]
     before = dict(pipeline.stats.counts)
     wire, copy, retitled = score_articles(arts, pipeline=pipeline)
     after = dict(pipeline.stats.counts)
@@ -130,11 +138,31 @@ def test_exact_copies_get_the_original_analysis_under_their_own_id(pipeline):
 def test_json_contract(demo_results):
     d = article_to_dict(demo_results[0])
     assert d["schema"] == "mtqa.article/2"
-    assert {"id", "title", "input", "status", "error", "score", "verdict", "segments", "article_findings",
-            "reference"} <= set(d)
+    assert {
+        "id",
+        "title",
+        "input",
+        "status",
+        "error",
+        "score",
+        "verdict",
+        "segments",
+        "article_findings",
+        "reference",
+    } <= set(d)
     seg = d["segments"][0]
-    assert set(seg) == {"index", "kind", "text", "start", "end", "score", "flagged", "features", "findings",
-                        "reference"}
+    assert set(seg) == {
+        "index",
+        "kind",
+        "text",
+        "start",
+        "end",
+        "score",
+        "flagged",
+        "features",
+        "findings",
+        "reference",
+    }
     assert [s["index"] for s in d["segments"]] == list(range(len(d["segments"])))
 
 

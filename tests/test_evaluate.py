@@ -33,8 +33,9 @@ def test_pairwise_accuracy_with_ties():
     assert pairwise_accuracy(groups, human, [0.1, 0.8, 0.9]) == pytest.approx(2 / 3)  # tie missed
     assert pairwise_accuracy(groups, human, [0.9, 0.1, 0.1]) == pytest.approx(1 / 3)
     # pairs never cross groups
-    assert pairwise_accuracy(["a", "b"], [0.0, 1.0], [1.0, 0.0]) != pairwise_accuracy(["a", "a"], [0.0, 1.0],
-                                                                                       [1.0, 0.0])
+    assert pairwise_accuracy(["a", "b"], [0.0, 1.0], [1.0, 0.0]) != pairwise_accuracy(
+        ["a", "a"], [0.0, 1.0], [1.0, 0.0]
+    )
     assert math.isnan(pairwise_accuracy(["a", "b"], [0.0, 1.0], [1.0, 0.0]))
 
 
@@ -53,8 +54,12 @@ def test_brier_and_reliability():
 
 
 def test_garbled_ground_truth_follows_readme():
-    base = {"n_raters_major_fluency": 0, "major_fluency_only_US_spelling": False, "n_raters_major_style": 0,
-            "n_raters_non_translation": 0}
+    base = {
+        "n_raters_major_fluency": 0,
+        "major_fluency_only_US_spelling": False,
+        "n_raters_major_style": 0,
+        "n_raters_non_translation": 0,
+    }
     assert not is_garbled(base)
     assert is_garbled({**base, "n_raters_major_fluency": 1})
     assert not is_garbled({**base, "n_raters_major_fluency": 1, "major_fluency_only_US_spelling": True})
@@ -74,12 +79,22 @@ def test_tie_calibration_finds_the_threshold_that_predicts_human_ties():
 
 
 def _mqm_record(doc, seg, system, target, mqm, garbled, reference=None):
-    return {"id": f"{doc}|{seg}|{system}", "doc_id": doc, "seg_id": seg, "system": system, "target": target,
-            "reference": reference, "mqm_score": mqm, "n_raters_major_fluency": int(garbled),
-            "major_fluency_only_US_spelling": False,
-            "n_raters_major_style": 0, "n_raters_non_translation": 0,
-            "errors": [{"side": "target", "severity": "Major", "category": "Fluency/Grammar", "start": 0,
-                        "end": 5}] if garbled else []}
+    return {
+        "id": f"{doc}|{seg}|{system}",
+        "doc_id": doc,
+        "seg_id": seg,
+        "system": system,
+        "target": target,
+        "reference": reference,
+        "mqm_score": mqm,
+        "n_raters_major_fluency": int(garbled),
+        "major_fluency_only_US_spelling": False,
+        "n_raters_major_style": 0,
+        "n_raters_non_translation": 0,
+        "errors": [{"side": "target", "severity": "Major", "category": "Fluency/Grammar", "start": 0, "end": 5}]
+        if garbled
+        else [],
+    }
 
 
 def test_eval_mqm_end_to_end_on_a_tiny_benchmark(tmp_path, pipeline):
@@ -99,8 +114,7 @@ def test_eval_mqm_end_to_end_on_a_tiny_benchmark(tmp_path, pipeline):
     result = run_eval(pipeline, "mqm-zhen", "dev", tmp_path)
     assert result["n"] == 4 and result["n_garbled"] == 2
     row = result["table"]["mtqa (calibrated)"]
-    assert set(row) == {"roc_auc", "average_precision", "pairwise_accuracy", "pairwise_acc_t", "kendall_tau",
-                        "pearson"}
+    assert set(row) == {"roc_auc", "average_precision", "pairwise_accuracy", "pairwise_acc_t", "kendall_tau", "pearson"}
     assert 0.0 <= row["roc_auc"] <= 1.0 and 0.0 <= result["brier"] <= 1.0
     assert result["table"]["mean log-prob (negated)"]["roc_auc"] == 1.0  # word salad is obviously worse
     assert "| mtqa (calibrated) |" in eval_markdown(result)
@@ -118,10 +132,24 @@ def test_eval_mqm_reference_columns_on_a_tiny_benchmark(tmp_path, pipeline):
         _mqm_record("d1", 1, "B", "Talks Monday ended the on in Geneva the.", 10.0, True, ref1),
         _mqm_record("d1", 2, "A", "Both sides agreed to meet again in March.", 0.1, False, ref2),
         _mqm_record("d1", 2, "B", "Both sides agreed meet again March development The people.", 6.0, True, ref2),
-        _mqm_record("d1", 3, "A", "Officials said the port reopened on Tuesday.", 0.0, False,
-                    "Officials said the port reopened on Tuesday."),
-        _mqm_record("d1", 3, "B", "Officials said the port reopened on Tuesday.", 0.0, False,
-                    "Officials said the port reopened on Tuesday."),
+        _mqm_record(
+            "d1",
+            3,
+            "A",
+            "Officials said the port reopened on Tuesday.",
+            0.0,
+            False,
+            "Officials said the port reopened on Tuesday.",
+        ),
+        _mqm_record(
+            "d1",
+            3,
+            "B",
+            "Officials said the port reopened on Tuesday.",
+            0.0,
+            False,
+            "Officials said the port reopened on Tuesday.",
+        ),
     ]
     folder = tmp_path / "mqm_zhen_wmt23"
     folder.mkdir()
@@ -186,27 +214,52 @@ def _tiny_realworld(tmp_path):
     (root / "cases" / "native-site-rates.txt").write_text(native, encoding="utf-8")
 
     def label(case, text, body, start, garbled=False, unsure=False, part="body", kinds=()):
-        return {"case": case, "start": start, "end": start + len(text), "text": text, "garbled": garbled,
-                "kinds": list(kinds), "unsure": unsure, "part": part}
+        return {
+            "case": case,
+            "start": start,
+            "end": start + len(text),
+            "text": text,
+            "garbled": garbled,
+            "kinds": list(kinds),
+            "unsure": unsure,
+            "part": part,
+        }
 
-    labels = [label("zh-site-floods", "Floods hit the north", mt, mt.index("Floods"), part="headline"),
-              label("zh-site-floods", "Rain fell all week.", mt, mt.index("Rain"), garbled=True, kinds=["glued"]),
-              label("zh-site-floods", "The rivers rose.", mt, mt.index("The rivers")),
-              label("native-site-rates", "Rates held", native, 0, part="headline"),
-              label("native-site-rates", "The bank kept rates on hold.", native, native.index("The bank")),
-              label("native-site-rates", "Markets were calm.", native, native.index("Markets"))]
+    labels = [
+        label("zh-site-floods", "Floods hit the north", mt, mt.index("Floods"), part="headline"),
+        label("zh-site-floods", "Rain fell all week.", mt, mt.index("Rain"), garbled=True, kinds=["glued"]),
+        label("zh-site-floods", "The rivers rose.", mt, mt.index("The rivers")),
+        label("native-site-rates", "Rates held", native, 0, part="headline"),
+        label("native-site-rates", "The bank kept rates on hold.", native, native.index("The bank")),
+        label("native-site-rates", "Markets were calm.", native, native.index("Markets")),
+    ]
     (root / "labels.jsonl").write_text("".join(json.dumps(x) + "\n" for x in labels), encoding="utf-8")
-    chrome = [{"case": "zh-site-floods", "line": 1, "text": "Home | News", "kind": "menu"},
-              {"case": "zh-site-floods", "line": 4, "text": "Share this", "kind": "share"}]
+    chrome = [
+        {"case": "zh-site-floods", "line": 1, "text": "Home | News", "kind": "menu"},
+        {"case": "zh-site-floods", "line": 4, "text": "Share this", "kind": "share"},
+    ]
     (root / "chrome.jsonl").write_text("".join(json.dumps(x) + "\n" for x in chrome), encoding="utf-8")
     return root, mt, native
 
 
 def _record(text, segments, verdict):
-    return {"status": "ok", "text": text, "verdict": verdict, "score": 0.5,
-            "segments": [{"kind": k, "start": text.index(t), "end": text.index(t) + len(t), "score": sc,
-                          "flagged": fl, "findings": [{"code": c} for c in codes]}
-                         for k, t, sc, fl, codes in segments]}
+    return {
+        "status": "ok",
+        "text": text,
+        "verdict": verdict,
+        "score": 0.5,
+        "segments": [
+            {
+                "kind": k,
+                "start": text.index(t),
+                "end": text.index(t) + len(t),
+                "score": sc,
+                "flagged": fl,
+                "findings": [{"code": c} for c in codes],
+            }
+            for k, t, sc, fl, codes in segments
+        ],
+    }
 
 
 def test_realworld_figures_count_as_the_benchmark_checker_does(tmp_path):
@@ -214,14 +267,26 @@ def test_realworld_figures_count_as_the_benchmark_checker_does(tmp_path):
 
     root, mt, native = _tiny_realworld(tmp_path)
     records = {
-        "zh-site-floods": _record(mt, [("boilerplate", "Home | News", None, False, []),
-                                       ("title", "Floods hit the north", 0.2, False, []),
-                                       ("body", "Rain fell all week.", 0.3, True, ["glued-words"]),
-                                       ("body", "The rivers rose.", 0.6, True, []),
-                                       ("body", "Share this", 0.1, False, [])], "review"),
-        "native-site-rates": _record(native, [("title", "Rates held", None, False, []),
-                                              ("body", "The bank kept rates on hold.", 0.1, False, []),
-                                              ("body", "Markets were calm.", 0.05, False, [])], "pass"),
+        "zh-site-floods": _record(
+            mt,
+            [
+                ("boilerplate", "Home | News", None, False, []),
+                ("title", "Floods hit the north", 0.2, False, []),
+                ("body", "Rain fell all week.", 0.3, True, ["glued-words"]),
+                ("body", "The rivers rose.", 0.6, True, []),
+                ("body", "Share this", 0.1, False, []),
+            ],
+            "review",
+        ),
+        "native-site-rates": _record(
+            native,
+            [
+                ("title", "Rates held", None, False, []),
+                ("body", "The bank kept rates on hold.", 0.1, False, []),
+                ("body", "Markets were calm.", 0.05, False, []),
+            ],
+            "pass",
+        ),
     }
     got = figures(load(tmp_path), records)  # the benchmarks folder or realworld_dev itself
     s = got["sentences"]

@@ -26,8 +26,9 @@ S2 = "Officials said the port reopened on Monday <script>x</script>\x01."
 S3 = "The message said the DPRK will stand together with your country."
 
 
-def _result(article_id: str = "kim", scores=(0.1, 0.2, 0.1), findings=None, article_findings=(),
-            input_: str = "feeds/kim.txt") -> ArticleResult:
+def _result(
+    article_id: str = "kim", scores=(0.1, 0.2, 0.1), findings=None, article_findings=(), input_: str = "feeds/kim.txt"
+) -> ArticleResult:
     """An article with a title and three body sentences; ``findings`` maps body number -> [(code, sev, span)]."""
     text = "\n".join([TITLE, S1, S2, S3])
     segs, pos = [], 0
@@ -43,14 +44,22 @@ def _result(article_id: str = "kim", scores=(0.1, 0.2, 0.1), findings=None, arti
         seg.flagged = True
     for seg in segs[1:]:
         seg.flagged = seg.flagged or seg.score >= 0.5
-    res = ArticleResult(id=article_id, input=input_, text=text, segments=segs, score=max(scores),
-                        article_findings=[ArticleFinding(c, f"message of {c}", s) for c, s in article_findings])
+    res = ArticleResult(
+        id=article_id,
+        input=input_,
+        text=text,
+        segments=segs,
+        score=max(scores),
+        article_findings=[ArticleFinding(c, f"message of {c}", s) for c, s in article_findings],
+    )
     res.verdict = "fail" if any(f.severity == "major" for s in segs for f in s.findings) else "pass"
     return res
 
 
-DAMAGED = {1: [("fused-sentence", "major", "development The"), ("doubled-word", "minor", "said")],
-           3: [("addressee-leak", "major", "your country")]}
+DAMAGED = {
+    1: [("fused-sentence", "major", "development The"), ("doubled-word", "minor", "said")],
+    3: [("addressee-leak", "major", "your country")],
+}
 
 
 # --------------------------------------------------------------------------- fingerprints and evaluation
@@ -69,8 +78,10 @@ def test_major_findings_fail_and_minor_ones_count_only_when_asked():
     res = _result(findings=DAMAGED)
     out = evaluate_gate(res, Settings(), set())
     assert not out.passed and not out.unreadable
-    assert [(f.code, f.segment, res.text[f.start:f.end]) for f in out.failures] == [
-        ("fused-sentence", 1, "development The"), ("addressee-leak", 3, "your country")]
+    assert [(f.code, f.segment, res.text[f.start : f.end]) for f in out.failures] == [
+        ("fused-sentence", 1, "development The"),
+        ("addressee-leak", 3, "your country"),
+    ]
     assert out.failures[0].fingerprint == fingerprint("kim", S1, "fused-sentence")
     assert out.failures[0].sentence == S1 and "development The" in out.reasons[0]
     minor = evaluate_gate(res, Settings(fail_severity="minor"), set())
@@ -85,7 +96,7 @@ def test_lm_score_failures_and_review_mode():
     res.segments[2].features = {"break": {"start": res.segments[2].start + 8, "end": res.segments[2].start + 12}}
     out = evaluate_gate(res, Settings(), set())
     assert [(f.code, f.segment, f.severity) for f in out.failures] == [("lm-score", 2, "major")]
-    assert res.text[out.failures[0].start:out.failures[0].end] == S2[8:12]  # the located break
+    assert res.text[out.failures[0].start : out.failures[0].end] == S2[8:12]  # the located break
     assert evaluate_gate(res, Settings(fail_threshold=0.9), set()).passed
     assert evaluate_gate(res, Settings(ignore_rules=["lm-score"]), set()).passed
     review = evaluate_gate(res, Settings(fail_on="review"), set())
@@ -93,13 +104,15 @@ def test_lm_score_failures_and_review_mode():
     # review mode counts minor findings too; a sentence with a counted rule finding gets no extra lm-score
     res = _result(scores=(0.9, 0.1, 0.1), findings={1: [("doubled-word", "minor", "said")]})
     assert [f.code for f in evaluate_gate(res, Settings(), set()).failures] == ["lm-score"]
-    assert [f.code for f in evaluate_gate(res, Settings(fail_on="review"), set()).failures] == [
-        "doubled-word"]
+    assert [f.code for f in evaluate_gate(res, Settings(fail_on="review"), set()).failures] == ["doubled-word"]
 
 
 def test_flagged_share_and_article_findings():
-    res = _result(findings={0: [("headline-damage", "major", TITLE)], 1: [("doubled-word", "minor", "He said")]},
-                  scores=(0.1, 0.6, 0.1), article_findings=[("inconsistent-name", "minor")])
+    res = _result(
+        findings={0: [("headline-damage", "major", TITLE)], 1: [("doubled-word", "minor", "He said")]},
+        scores=(0.1, 0.6, 0.1),
+        article_findings=[("inconsistent-name", "minor")],
+    )
     out = evaluate_gate(res, Settings(max_flagged_share=0.5), set())
     assert [(f.code, f.segment) for f in out.failures] == [("headline-damage", 0)]
     assert out.failures[0].start == 0 and out.failures[0].end == len(TITLE)
@@ -167,7 +180,10 @@ def test_junit_parses_and_strips_forbidden_characters():
     assert (suites[0].get("tests"), suites[0].get("failures"), suites[0].get("errors")) == ("3", "1", "1")
     cases = suites[0].findall("testcase")
     assert [(c.get("name"), c.get("classname")) for c in cases] == [
-        ("bad<id>", "feeds/kim.txt"), ("good", "corpus.jsonl:1"), ("corpus.jsonl:2", "corpus.jsonl:2")]
+        ("bad<id>", "feeds/kim.txt"),
+        ("good", "corpus.jsonl:1"),
+        ("corpus.jsonl:2", "corpus.jsonl:2"),
+    ]
     failure = cases[0].find("failure")
     assert failure is not None and failure.get("type") == "fused-sentence"
     assert "development The" in failure.get("message") and S1 in failure.text and "your country" in failure.text
@@ -197,15 +213,17 @@ def test_sarif_and_github_annotations():
     assert phys["artifactLocation"]["uri"] == "feeds/kim.txt"
     region = phys["region"]
     text = pairs[0][0].text
-    assert text[region["charOffset"]:region["charOffset"] + region["charLength"]] == "development The"
+    assert text[region["charOffset"] : region["charOffset"] + region["charLength"]] == "development The"
     assert first["partialFingerprints"]["mtqaFingerprint/v1"] == pairs[0][1].failures[0].fingerprint
     assert run["invocations"][0]["executionSuccessful"] is False
     json.dumps(log)
     assert gate.input_path("corpus.jsonl:17") == "corpus.jsonl" and gate.input_path("f.xml#item3") == "f.xml"
 
     lines = github_annotations([o for _, o in pairs])
-    assert lines[0] == ("::error file=feeds/kim.txt,line=2,title=mtqa fused-sentence::"
-                        "message of fused-sentence: development The (article bad\x02<id>)")
+    assert lines[0] == (
+        "::error file=feeds/kim.txt,line=2,title=mtqa fused-sentence::"
+        "message of fused-sentence: development The (article bad\x02<id>)"
+    )
     assert lines[-1] == "::error file=corpus.jsonl,title=mtqa unreadable input::corpus.jsonl:2: malformed JSON: <x>"
     assert all("\n" not in line for line in lines)
     records = [json_record(r, o) for r, o in pairs]
@@ -248,7 +266,9 @@ def test_rss_atom_html_and_bad_feeds(tmp_path):
         "<h1>Flood relief reaches villages</h1><p>Relief supplies reached the flooded villages on Tuesday, "
         "officials said, after roads were cleared by army engineers working through the night.</p>"
         "<p>More than two thousand families received food, water and blankets, the provincial government "
-        "said in a statement.</p></article></body></html>", encoding="utf-8")
+        "said in a statement.</p></article></body></html>",
+        encoding="utf-8",
+    )
     items = {(x.input.rsplit("/", 1)[-1]): x for x in read_inputs([tmp_path])}
     page = items["page.html"]
     assert page.text.startswith("Flood relief reaches villages\n") and "two thousand families" in page.text
@@ -256,8 +276,10 @@ def test_rss_atom_html_and_bad_feeds(tmp_path):
     first = items["wire.rss#item1"]
     assert first.id == "urn:wire:1" and first.url == "http://example.com/1"
     assert first.title == "Kim & Putin meet in Vladivostok"
-    assert first.text == ("Kim & Putin meet in Vladivostok\nThe leaders met on Monday.\nThey agreed to meet again.\n"
-                          "No date was set.\nAgain.\nAgain.")
+    assert first.text == (
+        "Kim & Putin meet in Vladivostok\nThe leaders met on Monday.\nThey agreed to meet again.\n"
+        "No date was set.\nAgain.\nAgain."
+    )
     assert items["wire.rss#item2"].text == "Port reopens\nThe port reopened."
     assert items["wire.rss#item3"].message == "feed item has no content or summary"
 
@@ -277,13 +299,18 @@ def test_stdin_jsonl(monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
     got = list(read_inputs(["-", "-"]))
     assert [(type(x).__name__, x.input) for x in got] == [
-        ("Article", "<stdin>:1"), ("ReadError", "<stdin>:3"), ("Article", "<stdin>:4"), ("ReadError", "<stdin>")]
+        ("Article", "<stdin>:1"),
+        ("ReadError", "<stdin>:3"),
+        ("Article", "<stdin>:4"),
+        ("ReadError", "<stdin>"),
+    ]
     assert got[0].id == "a" and got[2].id == "stdin-4" and "malformed JSON" in got[1].message
 
 
 def test_html_fragment_to_text():
     assert html_fragment_to_text("<p>One.</p><p>One.</p><div>Two <i>and</i>\n three</div>x<br/>y") == (
-        "One.\nOne.\nTwo and three\nx\ny")
+        "One.\nOne.\nTwo and three\nx\ny"
+    )
     assert html_fragment_to_text("Plain &amp; simple") == "Plain & simple"
     assert html_fragment_to_text("   ") == ""
     assert html_fragment_to_text("<style>p{}</style><!-- c --><p>Kept</p>") == "Kept"

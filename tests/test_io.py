@@ -31,9 +31,13 @@ def test_text_file_and_folder(tmp_path):
 
 def test_jsonl_with_malformed_line(tmp_path):
     p = tmp_path / "c.jsonl"
-    lines = [json.dumps({"id": "x1", "text": TEXT, "title": "T", "url": "http://e.x/1"}), "{not json",
-             json.dumps({"id": "x2", "text": ""}), json.dumps({"id": "x3"}),
-             json.dumps({"id": "x4", "text": TEXT, "reference": "ref", "source": "src"})]
+    lines = [
+        json.dumps({"id": "x1", "text": TEXT, "title": "T", "url": "http://e.x/1"}),
+        "{not json",
+        json.dumps({"id": "x2", "text": ""}),
+        json.dumps({"id": "x3"}),
+        json.dumps({"id": "x4", "text": TEXT, "reference": "ref", "source": "src"}),
+    ]
     p.write_text("\n".join(lines) + "\n", encoding="utf-8")
     arts, errs = _split(read_inputs([p]))
     assert [a.id for a in arts] == ["x1", "x4"]
@@ -49,7 +53,8 @@ def test_csv_and_parquet(tmp_path):
     arts, errs = _split(read_inputs([tmp_path / "c.csv", tmp_path / "c.parquet"]))
     assert [a.id for a in arts] == ["r1", "r1~2"]  # duplicate ids are kept apart, not overwritten, and reported
     assert arts[0].notes == () and arts[1].notes == (
-        ("duplicate-id", "id 'r1' occurs 2 times in the input; this copy is reported as 'r1~2'"),)
+        ("duplicate-id", "id 'r1' occurs 2 times in the input; this copy is reported as 'r1~2'"),
+    )
     assert arts[0].text == TEXT and arts[0].title == "Beijing hosts talks"
     assert len(errs) == 2 and errs[0].input == f"{tmp_path / 'c.csv'}:3"
 

@@ -38,7 +38,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         state[node] = 1
         for dep in sorted(graph[node]):
             if state.get(dep) == 1:
-                return [*path[path.index(dep):], dep]
+                return [*path[path.index(dep) :], dep]
             if dep not in state and (found := visit(dep, [*path, dep])):
                 return found
         state[node] = 2
@@ -66,8 +66,9 @@ def test_a_cycle_would_be_found():
 def test_every_produced_code_is_registered_once():
     registry = codes.registry()
     produced = {r.code: "rules" for r in [*rules.SENTENCE_RULES, *rules.ARTICLE_RULES, *rules.TITLE_RULES]}
-    produced |= {c: "reference" for c in (reference.ADDITION, reference.OMISSION, reference.NOT_ENGLISH,
-                                          reference.MISMATCH)}
+    produced |= {
+        c: "reference" for c in (reference.ADDITION, reference.OMISSION, reference.NOT_ENGLISH, reference.MISMATCH)
+    }
     produced |= {"not-english": "langid", "input-encoding": "io", "duplicate-id": "io", policy.LM_CODE: "policy"}
     for code, producer in produced.items():
         assert registry[code].producer == producer, code

@@ -19,8 +19,9 @@ def _seg(index: int, kind: str, text: str, score: float | None, *found: tuple[st
 
 
 def _article(*segments: Segment, article_findings: tuple[ArticleFinding, ...] = ()) -> ArticleResult:
-    res = ArticleResult(id="a", input="a.txt", text=TEXT, segments=list(segments),
-                        article_findings=list(article_findings))
+    res = ArticleResult(
+        id="a", input="a.txt", text=TEXT, segments=list(segments), article_findings=list(article_findings)
+    )
     for s in res.segments:
         s.flagged = policy.flags(s, Settings())
     res.score = max((s.score or 0.0) for s in segments if s.kind == "body")
@@ -39,9 +40,11 @@ def test_evidence_of_broken_english_flags_and_remarks_do_not():
 
 
 def test_the_score_flags_at_the_threshold_and_verdicts_follow():
-    clean = _article(_seg(0, "title", "Flood talks", 0.1), _seg(1, "body", "The rivers rose.", 0.2),
-                     _seg(2, "body", "Officials met officials met again on Monday.", 0.3,
-                          ("repeated-phrase", "officials met")))
+    clean = _article(
+        _seg(0, "title", "Flood talks", 0.1),
+        _seg(1, "body", "The rivers rose.", 0.2),
+        _seg(2, "body", "Officials met officials met again on Monday.", 0.3, ("repeated-phrase", "officials met")),
+    )
     assert clean.verdict == "pass" and clean.n_flagged == 0  # a remark alone does not send it to review
     likely = _article(_seg(1, "body", "The rivers rose.", 0.55))
     assert likely.segments[0].flagged and likely.verdict == "review"

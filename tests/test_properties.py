@@ -10,8 +10,26 @@ from mtqa.segment import segment_article
 from mtqa.types import Article
 
 # Text that looks a little like scraped news: words, punctuation, quotes, newlines, CJK, RTL, zero-width.
-ALPHABET = st.sampled_from(list("abcXYZ .,;:!?\"'“”‘’()[]-—\n\t") + ["The ", "said ", "U.S. ", "Dr. ", "Home » ",
-                            "by admin\n", "See also ", "，", "。", "平壤", "\u200b", "\u202e", "Ã©", "&amp;", "\r\n"])
+ALPHABET = st.sampled_from(
+    list("abcXYZ .,;:!?\"'“”‘’()[]-—\n\t")
+    + [
+        "The ",
+        "said ",
+        "U.S. ",
+        "Dr. ",
+        "Home » ",
+        "by admin\n",
+        "See also ",
+        "，",
+        "。",
+        "平壤",
+        "\u200b",
+        "\u202e",
+        "Ã©",
+        "&amp;",
+        "\r\n",
+    ]
+)
 TEXT = st.lists(ALPHABET, max_size=300).map("".join)
 
 
@@ -21,7 +39,7 @@ def test_segments_and_findings_keep_exact_offsets(text):
     layout = segment_article(Article(id="p", text=text, input="<hypothesis>"))
     last_end = 0
     for seg in layout.segments:
-        assert text[seg.start:seg.end] == seg.text and seg.text.strip() == seg.text and seg.text
+        assert text[seg.start : seg.end] == seg.text and seg.text.strip() == seg.text and seg.text
         assert seg.start >= last_end  # segments are in order and never overlap
         last_end = seg.end
     body = [s for s in layout.segments if s.kind == "body"]
@@ -39,7 +57,7 @@ def test_segments_and_findings_keep_exact_offsets(text):
 def test_arbitrary_unicode_is_segmented_without_error(text):
     layout = segment_article(Article(id="p", text=text, input="<hypothesis>"))
     for seg in layout.segments:
-        assert text[seg.start:seg.end] == seg.text
+        assert text[seg.start : seg.end] == seg.text
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

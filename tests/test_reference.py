@@ -84,13 +84,24 @@ def test_alignment_merges_and_gaps_on_news_sentences(compared, ref_text):
     body, found = compared
     refs = reference.reference_sentences(ref_text)
     steps = [([body[k].index for k in b.mt], list(b.ref)) for b in found.beads]
-    assert steps == [([3], [0]), ([4], [1, 2]), ([5], [3]), ([7], [4]), ([8], [5]), ([9], []), ([10, 11], [6]),
-                     ([12], [7]), ([13], [8]), ([], [9]), ([14], [10])]
+    assert steps == [
+        ([3], [0]),
+        ([4], [1, 2]),
+        ([5], [3]),
+        ([7], [4]),
+        ([8], [5]),
+        ([9], []),
+        ([10, 11], [6]),
+        ([12], [7]),
+        ([13], [8]),
+        ([], [9]),
+        ([14], [10]),
+    ]
     # the 1-2 step: one MT sentence, two reference sentences joined; its figures sit on that sentence
     one_two = found.segments[4]
     assert one_two["alignment"] == "1-2" and one_two["segments"] == [4]
     assert one_two["text"] == f"{refs[1].text} {refs[2].text}"
-    assert ref_text[one_two["start"]:one_two["end"]] == f"{refs[1].text} {refs[2].text}"
+    assert ref_text[one_two["start"] : one_two["end"]] == f"{refs[1].text} {refs[2].text}"
     # the 2-1 step: both MT sentences carry the one reference sentence and the pair's figures
     assert found.segments[10] == found.segments[11]
     assert found.segments[10]["alignment"] == "2-1" and found.segments[10]["segments"] == [10, 11]
@@ -104,11 +115,11 @@ def test_addition_and_omission_have_exact_spans(compared, kim_text, ref_text):
     assert (added.code, added.severity) == ("reference-addition", "minor")
     sentence = next(s for s in body if s.text.startswith(ADDED))
     assert (added.start, added.end) == (sentence.start, sentence.end)
-    assert kim_text[added.start:added.end] == sentence.text
+    assert kim_text[added.start : added.end] == sentence.text
     [omitted] = found.article_findings
     assert omitted.code == "reference-omission" and f"\u201c{OMITTED}\u201d" in omitted.message
     [gap] = found.summary["omitted"]
-    assert ref_text[gap["start"]:gap["end"]] == OMITTED == gap["text"]
+    assert ref_text[gap["start"] : gap["end"]] == OMITTED == gap["text"]
     assert gap["after"] == 13  # it would follow sample sentence 13 (the Kremlin's reply)
     summary = found.summary
     assert (summary["aligned"], summary["unaligned_mt"], summary["unaligned_ref"]) == (9, 1, 1)
@@ -139,8 +150,13 @@ def _cli(tmp_path: Path, pairs: list[tuple[str, str]], *args: str) -> list[float
     hyp, ref = tmp_path / "hyp.txt", tmp_path / "ref.txt"
     hyp.write_text("".join(h + "\n" for h, _ in pairs), encoding="utf-8")
     ref.write_text("".join(r + "\n" for _, r in pairs), encoding="utf-8")
-    proc = subprocess.run([str(BIN / "sacrebleu"), str(ref), "-i", str(hyp), *args, "-b", "-w", "4"],
-                          capture_output=True, text=True, timeout=120, check=True)
+    proc = subprocess.run(
+        [str(BIN / "sacrebleu"), str(ref), "-i", str(hyp), *args, "-b", "-w", "4"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     out = proc.stdout.strip()
     return json.loads(out) if out.startswith("[") else [float(x) for x in out.split()]
 
@@ -158,8 +174,22 @@ def test_figures_are_sacrebleus_own(compared, tmp_path):
     assert [p["chrf"] for p in per_pair] == _cli(tmp_path, pairs, "-m", "chrf", "-sl")
     assert [p["chrfpp"] for p in per_pair] == _cli(tmp_path, pairs, "-m", "chrf", "--chrf-word-order", "2", "-sl")
     assert [p["ter"] for p in per_pair] == _cli(tmp_path, pairs, "-m", "ter", "-sl")
-    sig = subprocess.run([str(BIN / "sacrebleu"), str(tmp_path / "ref.txt"), "-i", str(tmp_path / "hyp.txt"),
-                          "-m", "bleu", "chrf", "ter"], capture_output=True, text=True, check=True, timeout=120)
+    sig = subprocess.run(
+        [
+            str(BIN / "sacrebleu"),
+            str(tmp_path / "ref.txt"),
+            "-i",
+            str(tmp_path / "hyp.txt"),
+            "-m",
+            "bleu",
+            "chrf",
+            "ter",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     printed = {d["name"]: d["signature"] for d in json.loads(sig.stdout)}
     assert summary["signatures"]["bleu"] == printed["BLEU"]
     assert summary["signatures"]["chrf"] == printed["chrF2"]
@@ -264,7 +294,7 @@ def test_gate_thresholds_on_reference_figures(scored, tmp_path):
     for r in located:
         region = r["locations"][0]["physicalLocation"]["region"]
         seg = next(s for s in scored.segments if s.index == r["properties"]["segment"])
-        assert text[region["charOffset"]:region["charOffset"] + region["charLength"]] == seg.text
+        assert text[region["charOffset"] : region["charOffset"] + region["charLength"]] == seg.text
 
     (tmp_path / "mtqa.toml").write_text("min_chrf = 40\nmin_sentence_chrf = 25.5\n")
     assert (load_settings(tmp_path).min_chrf, load_settings(tmp_path).min_sentence_chrf) == (40.0, 25.5)
@@ -304,10 +334,31 @@ def test_cli_reference_needs_exactly_one_article(tmp_path):
 
 
 def test_check_thresholds_on_the_command_line(tmp_path):
-    proc = _mtqa("check", str(KIM), "--reference", str(KIM_REF), "--model", "fake", "--ignore-rule", "fused-sentence",
-                 "--ignore-rule", "addressee-leak", "--ignore-rule", "headline-damage", "--max-score", "1.0",
-                 "--min-sentence-chrf", "70", "--min-chrf", "95", "--json", "gate.json", "--junit", "junit.xml",
-                 cwd=tmp_path)
+    proc = _mtqa(
+        "check",
+        str(KIM),
+        "--reference",
+        str(KIM_REF),
+        "--model",
+        "fake",
+        "--ignore-rule",
+        "fused-sentence",
+        "--ignore-rule",
+        "addressee-leak",
+        "--ignore-rule",
+        "headline-damage",
+        "--max-score",
+        "1.0",
+        "--min-sentence-chrf",
+        "70",
+        "--min-chrf",
+        "95",
+        "--json",
+        "gate.json",
+        "--junit",
+        "junit.xml",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1, proc.stderr
     [record] = json.loads((tmp_path / "gate.json").read_text(encoding="utf-8"))
     reasons = record["gate"]["reasons"]

@@ -17,8 +17,10 @@ from mtqa.report import article_to_dict
 from mtqa.run import score_articles
 from mtqa.types import Article, ReadError
 
-ENGLISH = ("Seoul talks end\nThe talks between the two delegations ended on Monday in Seoul. "
-           "Officials said that both sides had agreed to meet again next month.\n")
+ENGLISH = (
+    "Seoul talks end\nThe talks between the two delegations ended on Monday in Seoul. "
+    "Officials said that both sides had agreed to meet again next month.\n"
+)
 
 
 def _split(items):
@@ -33,8 +35,10 @@ def test_decode_falls_back_to_cp1252_then_latin1():
     assert decode_text("Caf\u00e9".encode()) == ("Caf\u00e9", None)
     assert decode_text(b"\xef\xbb\xbfBOM") == ("BOM", None)
     assert decode_text(b"\xef\xbb\xbfab\x93c") == ("ab\u201cc", "not valid UTF-8 (byte 5); decoded as cp1252")
-    assert decode_text(b"smart \x93quotes\x94") == ("smart \u201cquotes\u201d", "not valid UTF-8 (byte 6); "
-                                                                                "decoded as cp1252")
+    assert decode_text(b"smart \x93quotes\x94") == (
+        "smart \u201cquotes\u201d",
+        "not valid UTF-8 (byte 6); decoded as cp1252",
+    )
     # 0x81 is undefined in cp1252: latin-1 decodes every byte
     assert decode_text(b"x\x81y") == ("x\x81y", "not valid UTF-8 (byte 1); decoded as latin-1")
 
@@ -93,16 +97,22 @@ def test_unreadable_file_in_a_folder_is_an_error_and_the_rest_is_read(tmp_path, 
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
     items = list(read_inputs([tmp_path]))
     assert [(type(x).__name__, x.id) for x in items] == [
-        ("Article", "a"), ("ReadError", "dangling"), ("ReadError", "locked"), ("Article", "z")]
+        ("Article", "a"),
+        ("ReadError", "dangling"),
+        ("ReadError", "locked"),
+        ("Article", "z"),
+    ]
     assert "dangling.txt" in items[1].message and "No such file" in items[1].message
     assert items[2].message == f"cannot read {tmp_path / 'locked.txt'}: Permission denied"
 
 
 # --------------------------------------------------------------------------- 3. language identification
 
-GERMAN = ("Gespräche in Seoul beendet\nDie Gespräche zwischen den beiden Delegationen endeten am Montag in Seoul. "
-          "Beamte sagten, beide Seiten hätten vereinbart, sich im nächsten Monat erneut zu treffen. "
-          "Weitere Einzelheiten wurden zunächst nicht bekannt gegeben.\n")
+GERMAN = (
+    "Gespräche in Seoul beendet\nDie Gespräche zwischen den beiden Delegationen endeten am Montag in Seoul. "
+    "Beamte sagten, beide Seiten hätten vereinbart, sich im nächsten Monat erneut zu treffen. "
+    "Weitere Einzelheiten wurden zunächst nicht bekannt gegeben.\n"
+)
 
 
 def test_non_english_article_gets_a_finding_not_a_score(pipeline):
@@ -127,7 +137,8 @@ def test_untranslated_sentence_in_an_english_article(pipeline):
     body = [s for s in r.segments if s.kind == "body"]
     de = next(s for s in body if s.text == foreign)
     assert [(f.code, f.start, f.end) for f in de.findings if f.code == "not-english"] == [
-        ("not-english", de.start, de.end)]
+        ("not-english", de.start, de.end)
+    ]
     assert de.score is None and de.flagged and "German" in de.findings[0].message
     assert all(s.score is not None for s in body if s is not de)  # English sentences are scored as usual
     assert r.verdict in ("review", "fail")
@@ -146,15 +157,26 @@ def _corpus(folder: Path) -> list[str]:
             f"Port of {town} reopens\nThe port of {town} reopened on day {n + 3} after the storm had passed. "
             f"Officials in {town} said that {n + 12} ships were waiting to unload grain and steel. "
             f"Dock workers in {town} expect the queue to clear within {n + 2} days, the city said.\n",
-            encoding="utf-8")
+            encoding="utf-8",
+        )
     return [f"{n}-{town.lower()}" for n, town in enumerate(TOWNS)]
 
 
 def test_sigint_writes_finished_reports_and_summary_then_resume_completes(tmp_path):
     ids = _corpus(tmp_path / "in")
     out = tmp_path / "out"
-    cmd = [MTQA, "score", str(tmp_path / "in"), "--out", str(out), "--no-cache", "--chunk-articles", "1",
-           "--model", "fake"]
+    cmd = [
+        MTQA,
+        "score",
+        str(tmp_path / "in"),
+        "--out",
+        str(out),
+        "--no-cache",
+        "--chunk-articles",
+        "1",
+        "--model",
+        "fake",
+    ]
     slow = {**os.environ, "MTQA_FAKE_SECONDS": "0.1"}  # the fake scorer, slowed so the signal lands mid-run
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=slow)
     deadline = time.monotonic() + 300

@@ -22,8 +22,21 @@ from mtqa.report.summary import CorpusStats, write_summary_files
 from mtqa.types import ArticleFinding, ArticleResult, Finding, Segment, Suggestion
 
 CONTRACT_KEYS = [
-    "schema", "id", "title", "input", "status", "error", "score", "verdict", "n_sentences", "n_flagged",
-    "signature", "text", "segments", "article_findings", "reference",
+    "schema",
+    "id",
+    "title",
+    "input",
+    "status",
+    "error",
+    "score",
+    "verdict",
+    "n_sentences",
+    "n_flagged",
+    "signature",
+    "text",
+    "segments",
+    "article_findings",
+    "reference",
 ]
 SEGMENT_KEYS = ["index", "kind", "text", "start", "end", "score", "flagged", "features", "findings", "reference"]
 FINDING_KEYS = ["code", "message", "severity", "start", "end", "suggestions"]
@@ -37,9 +50,7 @@ def _at(text: str, needle: str, after: int = 0) -> tuple[int, int]:
     return start, start + len(needle)
 
 
-def make_result(
-    article_id: str = "art-1", title: str | None = "Minister <b>visits</b> &amp; speaks"
-) -> ArticleResult:
+def make_result(article_id: str = "art-1", title: str | None = "Minister <b>visits</b> &amp; speaks") -> ArticleResult:
     """A hand-built result: title, boilerplate, an unclassified gap, flagged and clean sentences."""
     text = (
         f"Minister visits {XSS} &amp; speaks\n"
@@ -57,14 +68,26 @@ def make_result(
     brk = _at(text, "development The")
     script = _at(text, XSS, s3[0])
     segments = [
-        Segment(0, "title", text[t[0]:t[1]], *t),
-        Segment(1, "boilerplate", text[b[0]:b[1]], *b,
-                findings=[Finding("boilerplate", "social sharing line", "minor", *b)]),
+        Segment(0, "title", text[t[0] : t[1]], *t),
         Segment(
-            2, "body", text[s1[0]:s1[1]], *s1, score=np.float32(0.93), flagged=True,
+            1,
+            "boilerplate",
+            text[b[0] : b[1]],
+            *b,
+            findings=[Finding("boilerplate", "social sharing line", "minor", *b)],
+        ),
+        Segment(
+            2,
+            "body",
+            text[s1[0] : s1[1]],
+            *s1,
+            score=np.float32(0.93),
+            flagged=True,
             features={
-                "lm_mean_logprob": np.float64(-5.1), "slor": np.nan, "n_tokens": np.int64(12),
-                "break": {"start": brk[0], "end": brk[1], "text": "development The", "score": np.float32(.8)},
+                "lm_mean_logprob": np.float64(-5.1),
+                "slor": np.nan,
+                "n_tokens": np.int64(12),
+                "break": {"start": brk[0], "end": brk[1], "text": "development The", "score": np.float32(0.8)},
                 "window": {"start": brk[0], "end": brk[1], "text": "development The", "score": 0.7},
                 "tokens": np.array([[brk[0], brk[0] + 11, 9.5], [brk[0] + 12, brk[1], 7.25]]),
             },
@@ -72,19 +95,46 @@ def make_result(
                 # overlapping spans: "said development" and "development The"; codes that do not flag by
                 # themselves (data/codes.tsv), so the language model's score is what flagged this sentence
                 Finding("repeated-phrase", 'odd "repeat" <here>', "minor", *_at(text, "said development")),
-                Finding("calque", "capital letter mid-sentence", "major", *_at(text, "development The"),
-                        suggestions=[Suggestion(*brk, "development. The", np.float64(3.25)),
-                                     Suggestion(*brk, "development the", 1.0)]),
+                Finding(
+                    "calque",
+                    "capital letter mid-sentence",
+                    "major",
+                    *_at(text, "development The"),
+                    suggestions=[
+                        Suggestion(*brk, "development. The", np.float64(3.25)),
+                        Suggestion(*brk, "development the", 1.0),
+                    ],
+                ),
             ],
         ),
-        Segment(3, "body", text[s2[0]:s2[1]], *s2, score=0.35),
-        Segment(4, "body", text[s3[0]:s3[1]], *s3, score=0.71, flagged=True,
-                findings=[Finding("markup", "HTML left in the text", "major", *script,
-                                  suggestions=[Suggestion(*script, "<b onmouseover=alert(2)>bold</b>", 1.5)])]),
+        Segment(3, "body", text[s2[0] : s2[1]], *s2, score=0.35),
+        Segment(
+            4,
+            "body",
+            text[s3[0] : s3[1]],
+            *s3,
+            score=0.71,
+            flagged=True,
+            findings=[
+                Finding(
+                    "markup",
+                    "HTML left in the text",
+                    "major",
+                    *script,
+                    suggestions=[Suggestion(*script, "<b onmouseover=alert(2)>bold</b>", 1.5)],
+                )
+            ],
+        ),
     ]
     return ArticleResult(
-        id=article_id, input="corpus.jsonl:3", title=title, text=text, score=np.float64(0.88), verdict="fail",
-        segments=segments, signature="scorer=test rules=1 cal=none",
+        id=article_id,
+        input="corpus.jsonl:3",
+        title=title,
+        text=text,
+        score=np.float64(0.88),
+        verdict="fail",
+        segments=segments,
+        signature="scorer=test rules=1 cal=none",
         article_findings=[ArticleFinding("many_flagged", "2 of 3 sentences flagged | `see`", "major")],
     )
 
@@ -114,11 +164,11 @@ def test_json_round_trip(tmp_path: Path) -> None:
     assert text == result.text
     for seg in data["segments"]:
         assert list(seg) == SEGMENT_KEYS
-        assert text[seg["start"]:seg["end"]] == seg["text"]
+        assert text[seg["start"] : seg["end"]] == seg["text"]
         for f in seg["findings"]:
             assert list(f) == FINDING_KEYS
             assert f["severity"] in ("minor", "major")
-            assert text[f["start"]:f["end"]] in seg["text"]
+            assert text[f["start"] : f["end"]] in seg["text"]
             for sug in f["suggestions"]:
                 assert list(sug) == SUGGESTION_KEYS and isinstance(sug["score"], float)
                 assert seg["start"] <= sug["start"] <= sug["end"] <= seg["end"]
@@ -129,14 +179,15 @@ def test_json_round_trip(tmp_path: Path) -> None:
     assert isinstance(feats["n_tokens"], int) and isinstance(feats["break"]["score"], float)
     assert feats["tokens"][1] == [feats["break"]["start"] + 12, feats["break"]["end"], 7.25]
     brk = feats["break"]
-    assert text[brk["start"]:brk["end"]] == brk["text"]
+    assert text[brk["start"] : brk["end"]] == brk["text"]
     assert data["article_findings"] == [
         {"code": "many_flagged", "message": "2 of 3 sentences flagged | `see`", "severity": "major", "suggestions": []}
     ]
     caps = data["segments"][2]["findings"][1]
     assert caps["suggestions"] == [
         {"start": brk["start"], "end": brk["end"], "replacement": "development. The", "score": 3.25},
-        {"start": brk["start"], "end": brk["end"], "replacement": "development the", "score": 1.0}]
+        {"start": brk["start"], "end": brk["end"], "replacement": "development the", "score": 1.0},
+    ]
     assert '<script>alert(\\"x\\")' in paths["json"].read_text(encoding="utf-8")  # raw text, not \\u003c
 
 
@@ -145,12 +196,16 @@ def test_json_suggestions_read_back_and_version_1_is_stale(tmp_path: Path) -> No
     report of the previous contract (mtqa.article/1, no suggestions) is refused, so its article is scored again."""
     result = make_result()
     name = (result.text.index("Third"), result.text.index("Third") + len("Third"))
-    result.article_findings.append(ArticleFinding("inconsistent-name", "Name spelled in different ways", "minor",
-                                                  [Suggestion(*name, "Thurd", -0.5)]))
+    result.article_findings.append(
+        ArticleFinding(
+            "inconsistent-name", "Name spelled in different ways", "minor", [Suggestion(*name, "Thurd", -0.5)]
+        )
+    )
     data = json.loads(report.contract.to_json(result))
     back = report.article_from_dict(data)
-    assert [[f.suggestions for f in s.findings] for s in back.segments] == \
-        [[f.suggestions for f in s.findings] for s in result.segments]
+    assert [[f.suggestions for f in s.findings] for s in back.segments] == [
+        [f.suggestions for f in s.findings] for s in result.segments
+    ]
     assert back.article_findings[1].suggestions == [Suggestion(*name, "Thurd", -0.5)]
     assert article_to_dict(back) == data
 
@@ -178,8 +233,14 @@ def test_json_error_result_has_null_score_and_verdict() -> None:
 def test_json_survives_lone_surrogates(tmp_path: Path) -> None:
     """Text decoded with surrogateescape must not crash the writer and must read back unchanged."""
     text = "Bad byte \udcff here."
-    result = ArticleResult(id="s", input="x", text=text, score=0.1, verdict="pass",
-                           segments=[Segment(0, "body", text, 0, len(text), score=0.1)])
+    result = ArticleResult(
+        id="s",
+        input="x",
+        text=text,
+        score=0.1,
+        verdict="pass",
+        segments=[Segment(0, "body", text, 0, len(text), score=0.1)],
+    )
     paths = write_article(result, tmp_path, "s")
     assert json.loads(paths["json"].read_text(encoding="utf-8"))["text"] == text
 
@@ -187,9 +248,29 @@ def test_json_survives_lone_surrogates(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- safe_id
 
 NASTY_IDS = [
-    "../../etc/passwd", "/abs/path", "a\x00b", "..", ".", "", "x" * 5000, "con", "CON.txt", "a/b", "a_b",
-    "Ünïcödé/文章/記事", "...hidden", "a\\b", "C:\\Windows\\x", "A", "a", "id with spaces", "\udcffbad",
-    "-rf", "~/x", "a" * 100, "a" * 101,
+    "../../etc/passwd",
+    "/abs/path",
+    "a\x00b",
+    "..",
+    ".",
+    "",
+    "x" * 5000,
+    "con",
+    "CON.txt",
+    "a/b",
+    "a_b",
+    "Ünïcödé/文章/記事",
+    "...hidden",
+    "a\\b",
+    "C:\\Windows\\x",
+    "A",
+    "a",
+    "id with spaces",
+    "\udcffbad",
+    "-rf",
+    "~/x",
+    "a" * 100,
+    "a" * 101,
 ]
 
 
@@ -353,7 +434,7 @@ def test_html_escapes_and_marks() -> None:
     for span_id, (start, end) in expected.items():
         inside = [i for i, ids in enumerate(covered) if span_id in ids]
         assert inside == list(range(start, end)), span_id  # marked exactly, nothing more
-    assert not any(covered[result.segments[3].start:result.segments[3].end])  # clean sentence: no marks
+    assert not any(covered[result.segments[3].start : result.segments[3].end])  # clean sentence: no marks
     assert all(data_start == pos for data_start, pos in checker.mark_starts)  # data-start = article offset
 
     spans = {a["id"]: a for t, a in checker.tags if t == "span" and "id" in a and a["id"].startswith("s")}
@@ -379,9 +460,15 @@ def test_html_shows_the_top_suggestion_as_an_escaped_diff() -> None:
     assert "<b onmouseover" not in html and "<script>alert" not in html
     assert not any(a.get("onmouseover") for _, a in checker.tags)
     fixes = read_fixes(html)
-    assert fixes == [("said development The plan", "said development. The plan"),
-                     ('has <script>alert("x")</script> in', "has <b onmouseover=alert(2)>bold</b> in")] * 2
-    side = html[html.index('<nav class="side"'):]
+    assert (
+        fixes
+        == [
+            ("said development The plan", "said development. The plan"),
+            ('has <script>alert("x")</script> in', "has <b onmouseover=alert(2)>bold</b> in"),
+        ]
+        * 2
+    )
+    side = html[html.index('<nav class="side"') :]
     assert read_fixes(side) == fixes[2:]  # the side list too, s2 (0.93) before s4 (0.71)
 
 
@@ -447,7 +534,7 @@ def test_html_tint_has_a_text_label_and_flagged_sentences_explain_themselves() -
             assert a["tabindex"] == "0" and a["aria-describedby"] == f"why-s{seg.index}"
             pop = checker.pops[f"why-s{seg.index}"]
             for f in seg.findings:
-                assert f.code in pop and f.message in pop and f"\u201c{result.text[f.start:f.end]}\u201d" in pop
+                assert f.code in pop and f.message in pop and f"\u201c{result.text[f.start : f.end]}\u201d" in pop
     assert spans["s2"]["data-label"] == "flagged · 0.93 very likely"
     assert spans["s3"]["data-label"] == "0.35 possible" and "tabindex" in spans["s3"]  # tinted: a popover too
     assert "tabindex" not in spans["s1"] and "title" in spans["s1"]  # boilerplate: a plain tooltip
@@ -483,21 +570,32 @@ def test_html_side_list_is_worst_first_and_print_shows_findings_inline() -> None
     checker = check_html(html)
     nav = [a["href"] for t, a in checker.tags if t == "a" and a.get("href", "").startswith("#s")]
     assert nav == ["#s2", "#s4"]  # 0.93 before 0.71
-    print_css = html[html.index("@media print"):]
+    print_css = html[html.index("@media print") :]
     assert re.search(r"\.side[^{]*\{ display: none", print_css)
     assert re.search(r"\.pop \{ display: inline-block; width: 100%;[^}]*position: static", print_css)
 
 
 def with_reference(result: ArticleResult) -> ArticleResult:
     """make_result() as the reference-based checks will return it: figures per sentence and per article."""
-    result.segments[2].reference = {"text": "The minister said the plan <is> good.", "chrf": 41.27, "chrfpp": 39.5,
-                                    "ter": 62.5}
-    result.segments[3].reference = {"text": "The second sentence is fine.", "chrf": 88.0, "chrfpp": 86.1,
-                                    "ter": 12.5}
-    result.reference = {"bleu": 23.456, "chrf": 55.55, "ter": 48.0, "aligned": 2, "unaligned_mt": 1,
-                        "unaligned_ref": [],
-                        "signatures": {"bleu": "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0",
-                                       "chrf": "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0"}}
+    result.segments[2].reference = {
+        "text": "The minister said the plan <is> good.",
+        "chrf": 41.27,
+        "chrfpp": 39.5,
+        "ter": 62.5,
+    }
+    result.segments[3].reference = {"text": "The second sentence is fine.", "chrf": 88.0, "chrfpp": 86.1, "ter": 12.5}
+    result.reference = {
+        "bleu": 23.456,
+        "chrf": 55.55,
+        "ter": 48.0,
+        "aligned": 2,
+        "unaligned_mt": 1,
+        "unaligned_ref": [],
+        "signatures": {
+            "bleu": "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0",
+            "chrf": "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0",
+        },
+    }
     return result
 
 
@@ -505,25 +603,30 @@ def test_html_shows_reference_figures_when_present() -> None:
     html = report.render_html(with_reference(make_result()))
     checker = check_html(html)
     assert checker.text() == make_result().text  # reference text is beside the article, not inside it
-    header = html[html.index('id="reference-figures"'):html.index("</header>")]
+    header = html[html.index('id="reference-figures"') : html.index("</header>")]
     assert "BLEU 23.5 · chrF 55.5 · TER 48.0" in header
     assert "aligned sentences 2 · unaligned in the translation 1 · unaligned in the reference 0" in header
     assert "tok:13a|smooth:exp" in header and "nc:6|nw:0" in header
     pop = checker.pops["why-s2"]
     assert "The minister said the plan <is> good." in pop and "chrF 41.3 · chrF++ 39.5 · TER 62.5" in pop
-    table = html[html.index('<table id="reference">'):]
+    table = html[html.index('<table id="reference">') :]
     rows = re.findall(r"<tr(?: class=\"flagged\")?>\n(.*?)</tr>", table, re.S)
     assert len(rows) == 2 and "s2" in rows[0] and "&lt;is&gt;" in rows[0] and "41.3" in rows[0]
     assert "88.0" in rows[1] and "12.5" in rows[1]
-    nav = html[html.index('<nav class="side"'):]
+    nav = html[html.index('<nav class="side"') :]
     assert "chrF 41.3" in nav  # next to the fluency score in the side list
     assert 'id="reference-figures"' not in report.render_html(make_result())  # absent without a reference
 
 
-@pytest.mark.parametrize(("url", "linked"), [
-    ("https://example.org/news/1?a=1&b=2", True), ("javascript:alert(1)", False),
-    ("http://x.org/\" onmouseover=\"alert(1)", False), (None, False),
-])
+@pytest.mark.parametrize(
+    ("url", "linked"),
+    [
+        ("https://example.org/news/1?a=1&b=2", True),
+        ("javascript:alert(1)", False),
+        ('http://x.org/" onmouseover="alert(1)', False),
+        (None, False),
+    ],
+)
 def test_html_links_only_http_urls(url: str | None, linked: bool) -> None:
     result = make_result()
     result.url = url
@@ -539,11 +642,23 @@ def test_html_links_only_http_urls(url: str | None, linked: bool) -> None:
 def test_html_survives_bad_offsets_and_empty_articles() -> None:
     text = "One two three. Four five."
     result = ArticleResult(
-        id="odd", input="x", text=text, score=0.5, verdict="review",
+        id="odd",
+        input="x",
+        text=text,
+        score=0.5,
+        verdict="review",
         segments=[
-            Segment(0, "body", "One two three.", 0, 14, score=0.9, flagged=True,
-                    findings=[Finding("x", "beyond the sentence", "major", 10, 999)],
-                    features={"break": {"start": "bad"}, "window": None}),
+            Segment(
+                0,
+                "body",
+                "One two three.",
+                0,
+                14,
+                score=0.9,
+                flagged=True,
+                findings=[Finding("x", "beyond the sentence", "major", 10, 999)],
+                features={"break": {"start": "bad"}, "window": None},
+            ),
             Segment(1, "body", "overlap", 5, 20, score=0.2),  # overlaps segment 0
             Segment(2, "body", "out of range", 500, 600, score=0.1),
         ],
@@ -567,8 +682,10 @@ def test_markdown_lists_flagged_worst_first_and_escapes() -> None:
     assert "`calque` (major): capital letter mid-sentence — “development The”" in md
     assert "<script>" not in md
     assert "`many_flagged` (major): 2 of 3 sentences flagged \\| \\`see\\`" in md
-    assert "     - fix: \u201csaid development The plan\u201d \u2192 \u201csaid development. The plan\u201d " \
-           "(language model +3.2 nats)" in md
+    assert (
+        "     - fix: \u201csaid development The plan\u201d \u2192 \u201csaid development. The plan\u201d "
+        "(language model +3.2 nats)" in md
+    )
     assert "\u2192 \u201chas \\<b onmouseover=alert(2)\\>bold\\</b\\> in\u201d" in md  # escaped like article text
     # every quoted sentence stays on one blockquote line inside its list item
     quotes = [line for line in md.splitlines() if line.lstrip().startswith(">")]
@@ -647,8 +764,8 @@ def test_index_histograms_rule_counts_and_controls(tmp_path: Path) -> None:
         ("article-histogram", "article", [0.05, 0.88]),
         ("sentence-histogram", "sentence", [0.93, 0.35, 0.71] * 2),
     ):
-        svg = html[html.index(f'<svg id="{chart}"'):]
-        svg = svg[:svg.index("</svg>")]
+        svg = html[html.index(f'<svg id="{chart}"') :]
+        svg = svg[: svg.index("</svg>")]
         bars = re.findall(r"<rect class=\"bar\"[^>]*><title>([\d.]+)–([\d.]+): (\d+) \w+</title>", svg)
         assert len(bars) == HISTOGRAM_BINS
         counts = {(float(lo), float(hi)): int(n) for lo, hi, n in bars}
@@ -659,16 +776,24 @@ def test_index_histograms_rule_counts_and_controls(tmp_path: Path) -> None:
     assert "<img" not in html and "<canvas" not in html
 
     # per-rule counts: code, where it applies, findings, major, articles (the clean article adds nothing)
-    rules = re.findall(r"<tr><td><code>([^<]+)</code></td><td>(\w+)</td><td class=\"num\">(\d+)</td>"
-                       r"<td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td></tr>", html)
-    assert sorted(rules) == sorted([("calque", "sentence", "1", "1", "1"), ("markup", "sentence", "1", "1", "1"),
-                                    ("repeated-phrase", "sentence", "1", "0", "1"),
-                                    ("many_flagged", "article", "1", "1", "1")])
+    rules = re.findall(
+        r"<tr><td><code>([^<]+)</code></td><td>(\w+)</td><td class=\"num\">(\d+)</td>"
+        r"<td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td></tr>",
+        html,
+    )
+    assert sorted(rules) == sorted(
+        [
+            ("calque", "sentence", "1", "1", "1"),
+            ("markup", "sentence", "1", "1", "1"),
+            ("repeated-phrase", "sentence", "1", "0", "1"),
+            ("many_flagged", "article", "1", "1", "1"),
+        ]
+    )
     assert "boilerplate</code>" not in html  # boilerplate findings are not translation damage
 
     # sorting and filtering controls: a button in every header, a verdict select and a text filter
-    head = html[html.index('<table id="articles">'):html.index("</thead>", html.index('<table id="articles">'))]
-    assert head.count("<th ") == head.count("<button type=\"button\"") == 7
+    head = html[html.index('<table id="articles">') : html.index("</thead>", html.index('<table id="articles">'))]
+    assert head.count("<th ") == head.count('<button type="button"') == 7
     assert '<select id="verdict-filter">' in html and '<input id="text-filter" type="search"' in html
     assert re.findall(r'<tr data-verdict="(\w*)">', html) == ["fail", "pass"]
 
@@ -700,8 +825,10 @@ def test_report_writer_streams_the_same_summary(tmp_path: Path) -> None:
     for r in results:
         writer.add(r)
     stream = writer.close()
-    assert not any(isinstance(v, ArticleResult) or (isinstance(v, list) and v and isinstance(v[0], ArticleResult))
-                   for v in vars(writer).values())
+    assert not any(
+        isinstance(v, ArticleResult) or (isinstance(v, list) and v and isinstance(v[0], ArticleResult))
+        for v in vars(writer).values()
+    )
     assert writer.rows == summary_rows(results, writer.stems)
     assert writer.stats.sentence_counts == summary.CorpusStats.of(results).sentence_counts
     assert sum(writer.stats.sentence_counts) == 3 * 3  # three scored body sentences in each ok article

@@ -582,7 +582,7 @@ def test_headline_damage_negative(title):
 def test_headline_damage_points_at_the_damage_when_it_can():
     title = "China reform This is the key"
     [found] = rules.apply_title_rules(title, (0, len(title)))
-    assert title[found.start:found.end] == "reform This"
+    assert title[found.start : found.end] == "reform This"
 
 
 # ------------------------------------------------------------------------------------ repetition-loop

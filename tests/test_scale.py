@@ -25,12 +25,14 @@ TEXT = "Seoul talks end\nThe talks ended on Monday in Seoul. Officials said both
 
 
 def _corpus_frame(n: int) -> pd.DataFrame:
-    return pd.DataFrame({
-        "id": [f"art-{i}" for i in range(n)],
-        "text": [None if i == 4 else TEXT.replace("Monday", f"day {i}") for i in range(n)],
-        "title": [f"Title {i}" if i % 2 else None for i in range(n)],
-        "url": [f"https://example.org/{i}" for i in range(n)],
-    })
+    return pd.DataFrame(
+        {
+            "id": [f"art-{i}" for i in range(n)],
+            "text": [None if i == 4 else TEXT.replace("Monday", f"day {i}") for i in range(n)],
+            "title": [f"Title {i}" if i % 2 else None for i in range(n)],
+            "url": [f"https://example.org/{i}" for i in range(n)],
+        }
+    )
 
 
 # --------------------------------------------------------------------------- streamed input
@@ -45,21 +47,24 @@ def test_parquet_read_in_batches_gives_the_articles_of_a_whole_read(tmp_path):
     batched = list(read_table(path, batch_rows=3))  # 3-row batches straddle the 4-row groups
     whole = list(read_table(path, batch_rows=1000))
     assert batched == whole and len(batched) == 11
-    expected = [ReadError(f"{path}#row{i + 1}", "empty or null 'text'", id=rec["id"]) if rec["text"] is None else
-                Article(id=rec["id"], text=rec["text"], input=f"{path}#row{i + 1}", title=rec["title"], url=rec["url"])
-                for i, rec in enumerate(pd.read_parquet(path).astype(object).where(df.notna(), None)
-                                        .to_dict(orient="records"))]
+    expected = [
+        ReadError(f"{path}#row{i + 1}", "empty or null 'text'", id=rec["id"])
+        if rec["text"] is None
+        else Article(id=rec["id"], text=rec["text"], input=f"{path}#row{i + 1}", title=rec["title"], url=rec["url"])
+        for i, rec in enumerate(pd.read_parquet(path).astype(object).where(df.notna(), None).to_dict(orient="records"))
+    ]
     assert batched == expected
     assert batched[5].title == "Title 5" and batched[6].title is None
 
 
 def test_a_damaged_row_group_keeps_the_rows_before_it_and_names_where_it_broke(tmp_path):
     path = tmp_path / "damaged.parquet"
-    pq.write_table(pa.Table.from_pandas(_corpus_frame(9), preserve_index=False), path, row_group_size=3,
-                   compression="none")
+    pq.write_table(
+        pa.Table.from_pandas(_corpus_frame(9), preserve_index=False), path, row_group_size=3, compression="none"
+    )
     page = pq.ParquetFile(path).metadata.row_group(2).column(1).data_page_offset
     data = bytearray(path.read_bytes())
-    data[page:page + 8] = b"\xff" * 8  # the page header of the last group's text column
+    data[page : page + 8] = b"\xff" * 8  # the page header of the last group's text column
     path.write_bytes(bytes(data))
 
     items = list(read_table(path, batch_rows=3))  # the batch size is what may be lost before the damage
@@ -126,14 +131,35 @@ def test_sentences_parquet_is_appended_per_chunk_and_matches_the_json_reports(tm
         for s in d["segments"]:
             if s["kind"] == "body":
                 worst = max(s["findings"], key=lambda f: SEVERITY_RANK[f["severity"]], default=None)
-                expected.append({"id": d["id"], "index": s["index"], "start": s["start"], "end": s["end"],
-                                 "text": s["text"], "score": s["score"], "flagged": s["flagged"],
-                                 "top_finding": worst and worst["code"]})
+                expected.append(
+                    {
+                        "id": d["id"],
+                        "index": s["index"],
+                        "start": s["start"],
+                        "end": s["end"],
+                        "text": s["text"],
+                        "score": s["score"],
+                        "flagged": s["flagged"],
+                        "top_finding": worst and worst["code"],
+                    }
+                )
     assert rows == expected and len(rows) == sum(r.n_sentences for r in demo_results)
     fused = next(r for r in rows if "development The people" in r["text"])
     assert fused["flagged"] and fused["top_finding"] in ("fused-sentence", "repeated-phrase")
-    assert writer.rows[0].keys() == {"id", "title", "input", "status", "error", "score", "verdict", "n_sentences",
-                                     "n_flagged", "n_suggestions", "top_finding", "report"}  # no article text
+    assert writer.rows[0].keys() == {
+        "id",
+        "title",
+        "input",
+        "status",
+        "error",
+        "score",
+        "verdict",
+        "n_sentences",
+        "n_flagged",
+        "n_suggestions",
+        "top_finding",
+        "report",
+    }  # no article text
 
 
 # --------------------------------------------------------------------------- progress
@@ -194,15 +220,21 @@ def test_worker_processes_share_this_model_cache_and_never_download(monkeypatch,
 def test_engine_options_that_do_not_fit_together_are_usage_errors(tmp_path):
     from mtqa.settings import ConfigError, Settings
 
-    for options, message in [({"engine": "spark"}, "'engine' must be 'local' or 'dask'"),
-                             ({"workers": 0}, "'workers' must be a whole number from 1 up"),
-                             ({"scheduler": "tcp://127.0.0.1:9"}, "needs the dask engine"),
-                             ({"engine": "dask", "scheduler": "tcp://127.0.0.1:9", "workers": 2}, "own workers")]:
+    for options, message in [
+        ({"engine": "spark"}, "'engine' must be 'local' or 'dask'"),
+        ({"workers": 0}, "'workers' must be a whole number from 1 up"),
+        ({"scheduler": "tcp://127.0.0.1:9"}, "needs the dask engine"),
+        ({"engine": "dask", "scheduler": "tcp://127.0.0.1:9", "workers": 2}, "own workers"),
+    ]:
         with pytest.raises(ConfigError, match=message):
             Settings().with_overrides(**options)
     out = tmp_path / "out"
-    proc = subprocess.run([MTQA, "score", str(SAMPLES), "--out", str(out), "--scheduler", "tcp://127.0.0.1:9"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [MTQA, "score", str(SAMPLES), "--out", str(out), "--scheduler", "tcp://127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2 and "needs the dask engine (--engine dask)" in proc.stderr
     assert not out.exists()  # refused before anything was written
 
@@ -217,14 +249,40 @@ def test_two_dask_workers_give_the_local_engine_reports(tmp_path):
     from mtqa.settings import Settings
 
     feed = tmp_path / "feed.jsonl"
-    feed.write_text("\n".join([json.dumps({"id": "j1", "text": TEXT}), "{broken",
-                               json.dumps({"id": "j2", "text": TEXT.replace("Seoul", "Busan")})]) + "\n",
-                    encoding="utf-8")
+    feed.write_text(
+        "\n".join(
+            [
+                json.dumps({"id": "j1", "text": TEXT}),
+                "{broken",
+                json.dumps({"id": "j2", "text": TEXT.replace("Seoul", "Busan")}),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     inputs = [SAMPLES, feed]
     out = tmp_path / "out"
-    proc = subprocess.run([MTQA, "score", *map(str, inputs), "--out", str(out), "--workers", "2", "--model", "fake",
-                           "--no-cache", "--chunk-articles", "3", "--log-every", "1"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            MTQA,
+            "score",
+            *map(str, inputs),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+            "--model",
+            "fake",
+            "--no-cache",
+            "--chunk-articles",
+            "3",
+            "--log-every",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 2, proc.stderr  # the malformed line
     assert f"error: {feed}:2: malformed JSON" in proc.stderr
     progress = [line for line in proc.stderr.splitlines() if line.startswith("mtqa: ") and "sentences/s" in line]
@@ -267,7 +325,7 @@ def test_a_worker_killed_mid_chunk_gives_error_rows_and_the_run_goes_on(monkeypa
     from mtqa.settings import Settings
 
     articles = [a for a in read_inputs([SAMPLES]) if isinstance(a, Article)]
-    chunks = [(k, articles[k:k + 2]) for k in range(0, len(articles), 2)]
+    chunks = [(k, articles[k : k + 2]) for k in range(0, len(articles), 2)]
     monkeypatch.setenv("MTQA_FAKE_SECONDS", "0.1")  # the workers inherit it: every chunk takes a second or more
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         engine = DaskEngine(Settings(model="fake", workers=2, cache=False))
@@ -306,9 +364,12 @@ def test_run_json_says_what_copies_the_cache_and_resume_saved(tmp_path):
     cache = tmp_path / "cache"
 
     def run(out: Path, *extra: str) -> dict:
-        proc = subprocess.run([MTQA, "score", str(corpus), "--out", str(out), "--cache", str(cache), "--model", "fake",
-                               *extra],
-                              capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [MTQA, "score", str(corpus), "--out", str(out), "--cache", str(cache), "--model", "fake", *extra],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert proc.returncode == 0, proc.stderr
         return json.loads((out / "run.json").read_text(encoding="utf-8"))
 

@@ -194,8 +194,10 @@ def test_a_short_item_keeps_its_sentences():
 def test_a_short_headline_above_a_byline_beats_a_one_sentence_lead():
     """The usual layout: headline, byline, a short first paragraph. The one-sentence lead ends with a full stop,
     so it is a headline only when nothing above it could be one."""
-    text = ("Floods hit Zhuozhou\nBy Staff Writer | Updated 2 August 2023\nRescue teams used boats.\n"
-            "House prices rose in southern Seoul. The problem is supply, officials said.\n")
+    text = (
+        "Floods hit Zhuozhou\nBy Staff Writer | Updated 2 August 2023\nRescue teams used boats.\n"
+        "House prices rose in southern Seoul. The problem is supply, officials said.\n"
+    )
     layout = segment_article(Article(id="a", text=text, input="a.txt"))
     kinds = [(s.kind, s.text) for s in layout.segments]
     assert layout.title == "Floods hit Zhuozhou" and ("body", "Rescue teams used boats.") in kinds

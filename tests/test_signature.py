@@ -22,8 +22,23 @@ def _signature(settings: Settings = FAKE) -> str:
 
 def test_the_signature_joins_every_stage():
     parts = [p.split(":")[0] for p in _signature().split("|")]
-    for stage in ("mtqa", "segment", "rules", "langid", "lm", "context", "features", "calibration", "reference",
-                  "codes", "flag", "review", "fail", "ignore", "report"):
+    for stage in (
+        "mtqa",
+        "segment",
+        "rules",
+        "langid",
+        "lm",
+        "context",
+        "features",
+        "calibration",
+        "reference",
+        "codes",
+        "flag",
+        "review",
+        "fail",
+        "ignore",
+        "report",
+    ):
         assert stage in parts, stage
 
 

@@ -65,7 +65,7 @@ class GateFailure:
     def describe(self) -> str:
         """``code (severity): message: "span"``."""
         span = " ".join(self.span.split())
-        where = f": \"{truncate(span, 80)}\"" if span and self.code != "headline-damage" else ""
+        where = f': "{truncate(span, 80)}"' if span and self.code != "headline-damage" else ""
         return f"{self.code} ({self.severity}): {self.message}{where}"
 
 
@@ -98,14 +98,33 @@ def _line(result: ArticleResult, offset: int | None) -> int | None:
     return None
 
 
-def _failure(result: ArticleResult, seg: Segment | None, code: str, message: str, severity: str,
-             start: int | None, end: int | None, key: str | None = None) -> GateFailure:
+def _failure(
+    result: ArticleResult,
+    seg: Segment | None,
+    code: str,
+    message: str,
+    severity: str,
+    start: int | None,
+    end: int | None,
+    key: str | None = None,
+) -> GateFailure:
     """``key`` replaces the message in an article failure's fingerprint when the message holds a figure."""
     sentence = seg.text if seg is not None else ""
     span = result.text[start:end] if start is not None and end is not None else ""
-    return GateFailure(result.id, seg.index if seg is not None else None, sentence, code, message, severity,
-                       start, end, fingerprint(result.id, sentence or key or message, code), span,
-                       _line(result, start), seg.score if seg is not None else None)
+    return GateFailure(
+        result.id,
+        seg.index if seg is not None else None,
+        sentence,
+        code,
+        message,
+        severity,
+        start,
+        end,
+        fingerprint(result.id, sentence or key or message, code),
+        span,
+        _line(result, start),
+        seg.score if seg is not None else None,
+    )
 
 
 def reference_failures(result: ArticleResult, settings: Settings) -> list[GateFailure]:
@@ -118,8 +137,12 @@ def reference_failures(result: ArticleResult, settings: Settings) -> list[GateFa
                 message = f"{codes.get(REF_SENTENCE_CODE).message} (chrF {chrf:.1f} < {settings.min_sentence_chrf:g})"
                 out.append(_failure(result, seg, REF_SENTENCE_CODE, message, "major", seg.start, seg.end))
     chrf = (result.reference or {}).get("chrf")
-    if settings.min_chrf is not None and policy.counts(REF_CODE, settings) and chrf is not None \
-            and chrf < settings.min_chrf:
+    if (
+        settings.min_chrf is not None
+        and policy.counts(REF_CODE, settings)
+        and chrf is not None
+        and chrf < settings.min_chrf
+    ):
         base = codes.get(REF_CODE).message
         message = f"{base} (chrF {chrf:.1f} < {settings.min_chrf:g})"
         out.append(_failure(result, None, REF_CODE, message, "major", None, None, key=base))
@@ -129,13 +152,16 @@ def reference_failures(result: ArticleResult, settings: Settings) -> list[GateFa
 def candidate_failures(result: ArticleResult, settings: Settings) -> list[GateFailure]:
     """Everything that fails the gate before the baseline is applied: the policy's problems at ``fail_on``,
     then the reference thresholds."""
-    found = [_failure(result, p.segment, p.code, p.message, p.severity, p.start, p.end, p.key)
-             for p in policy.problems(result, settings, settings.fail_on)]
+    found = [
+        _failure(result, p.segment, p.code, p.message, p.severity, p.start, p.end, p.key)
+        for p in policy.problems(result, settings, settings.fail_on)
+    ]
     return found + reference_failures(result, settings)
 
 
-def evaluate_gate(result: ArticleResult, settings: Settings | None = None, baseline: Iterable[str] = frozenset()
-                  ) -> GateOutcome:
+def evaluate_gate(
+    result: ArticleResult, settings: Settings | None = None, baseline: Iterable[str] = frozenset()
+) -> GateOutcome:
     """Does ``result`` pass the gate under ``settings``? Failures whose fingerprint is in ``baseline`` don't
     count."""
     settings = settings or Settings()
@@ -145,15 +171,21 @@ def evaluate_gate(result: ArticleResult, settings: Settings | None = None, basel
     known = set(baseline)
     candidates = candidate_failures(result, settings)
     failures = [f for f in candidates if f.fingerprint not in known]
-    reasons = [(f"sentence {f.segment}: " if f.segment is not None else "article: ") + f.describe()
-               for f in failures]
+    reasons = [(f"sentence {f.segment}: " if f.segment is not None else "article: ") + f.describe() for f in failures]
     share = policy.flagged_share(result, settings)
     if share > settings.max_flagged_share:
         reasons.append(f"{share:.0%} of sentences flagged (max_flagged_share {settings.max_flagged_share:g})")
     counted = {f.segment for f in failures}
     others = [(s.index, s.score, s.text) for s in result.segments if s.flagged and s.index not in counted]
-    return GateOutcome(not reasons, reasons, failures, suppressed=len(candidates) - len(failures), others=others,
-                       candidates={f.fingerprint for f in candidates}, **base)
+    return GateOutcome(
+        not reasons,
+        reasons,
+        failures,
+        suppressed=len(candidates) - len(failures),
+        others=others,
+        candidates={f.fingerprint for f in candidates},
+        **base,
+    )
 
 
 class Gate:
@@ -174,8 +206,9 @@ class Gate:
         return outcome
 
 
-def check(inputs: Iterable, settings: Settings | None = None, baseline: Iterable[str] = frozenset(),
-          pipeline=None) -> list[tuple[ArticleResult, GateOutcome]]:
+def check(
+    inputs: Iterable, settings: Settings | None = None, baseline: Iterable[str] = frozenset(), pipeline=None
+) -> list[tuple[ArticleResult, GateOutcome]]:
     """``mtqa check`` as a function: ``[(result, outcome), ...]``, one per article or unreadable input (this
     keeps every result; the command keeps only the outcomes).
 
@@ -199,14 +232,21 @@ def exit_code(outcomes: Iterable[GateOutcome]) -> int:
 
 def _worst_first(outcomes: list[GateOutcome]) -> list[GateOutcome]:
     failing = [o for o in outcomes if not o.passed and not o.unreadable]
-    return sorted(failing, key=lambda o: (-max((policy.rank(f.severity) for f in o.failures), default=0),
-                                          -(o.score or 0.0), -len(o.failures)))
+    return sorted(
+        failing,
+        key=lambda o: (
+            -max((policy.rank(f.severity) for f in o.failures), default=0),
+            -(o.score or 0.0),
+            -len(o.failures),
+        ),
+    )
 
 
 def worst_failure(outcome: GateOutcome) -> GateFailure | None:
     """The failure to show first: the most severe, a sentence's before the article's, then the article score."""
-    return max(outcome.failures, default=None,
-               key=lambda f: (policy.rank(f.severity), f.segment is not None, f.score or 0.0))
+    return max(
+        outcome.failures, default=None, key=lambda f: (policy.rank(f.severity), f.segment is not None, f.score or 0.0)
+    )
 
 
 def summary_text(outcomes: Iterable[GateOutcome], worst: int = 5) -> str:
@@ -217,15 +257,17 @@ def summary_text(outcomes: Iterable[GateOutcome], worst: int = 5) -> str:
     failed = _worst_first(outcomes)
     passed = n - len(failed) - len(unreadable)
     suppressed = sum(o.suppressed for o in outcomes)
-    lines = [f"mtqa check: {n} article{'s' if n != 1 else ''}: {passed} passed, {len(failed)} failed, "
-             f"{len(unreadable)} unreadable" + (f" ({suppressed} known findings suppressed by the baseline)"
-                                                 if suppressed else "")]
+    lines = [
+        f"mtqa check: {n} article{'s' if n != 1 else ''}: {passed} passed, {len(failed)} failed, "
+        f"{len(unreadable)} unreadable"
+        + (f" ({suppressed} known findings suppressed by the baseline)" if suppressed else "")
+    ]
     for o in failed[:worst]:
         lines.append(f"FAIL {o.id} ({o.input})")
         top = worst_failure(o)
         shown: set[str] = set()
         if top is not None and top.segment is not None:
-            lines.append(f"  sentence {top.segment}: \"{truncate(top.sentence)}\"")
+            lines.append(f'  sentence {top.segment}: "{truncate(top.sentence)}"')
             for f in [f for f in o.failures if f.segment == top.segment][:3]:
                 lines.append(f"    {f.describe()}")
                 shown.add(f"sentence {f.segment}: {f.describe()}")

@@ -27,10 +27,13 @@ def load_baseline(path: str | Path) -> set[str]:
         raise ConfigError(f"{path}: cannot read baseline: {exc}") from None
     except ValueError as exc:
         raise ConfigError(f"{path}: baseline is not valid JSON: {exc}") from None
-    if (not isinstance(data, dict) or data.get("version") != BASELINE_VERSION
-            or not isinstance(data.get("fingerprints"), list)
-            or not all(isinstance(x, str) for x in data["fingerprints"])):
-        raise ConfigError(f"{path}: not an mtqa baseline (expected {{\"version\": 1, \"fingerprints\": [...]}})")
+    if (
+        not isinstance(data, dict)
+        or data.get("version") != BASELINE_VERSION
+        or not isinstance(data.get("fingerprints"), list)
+        or not all(isinstance(x, str) for x in data["fingerprints"])
+    ):
+        raise ConfigError(f'{path}: not an mtqa baseline (expected {{"version": 1, "fingerprints": [...]}})')
     return set(data["fingerprints"])
 
 

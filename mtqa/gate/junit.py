@@ -40,8 +40,9 @@ def junit_xml(outcomes: Iterable[GateOutcome]) -> bytes:
     n_fail = sum(not o.passed and not o.unreadable for o in outcomes)
     n_err = sum(o.unreadable for o in outcomes)
     root = ET.Element("testsuites", name="mtqa", tests=str(len(outcomes)), failures=str(n_fail), errors=str(n_err))
-    suite = ET.SubElement(root, "testsuite", name="mtqa", tests=str(len(outcomes)), failures=str(n_fail),
-                          errors=str(n_err), skipped="0")
+    suite = ET.SubElement(
+        root, "testsuite", name="mtqa", tests=str(len(outcomes)), failures=str(n_fail), errors=str(n_err), skipped="0"
+    )
     for o in outcomes:
         case = ET.SubElement(suite, "testcase", name=_xml(o.id), classname=_xml(o.input))
         if o.unreadable:

@@ -47,6 +47,3 @@ class RecordsFile:
     def abort(self) -> None:
         self._fh.close()
         self._tmp.unlink(missing_ok=True)
-
-
-

@@ -28,8 +28,15 @@ def sarif(outcomes: Iterable[GateOutcome]) -> dict[str, Any]:
 
     known = codes.registry()
     order = list(known)
-    rules_out = [{"id": c.code, "name": c.code, "shortDescription": {"text": c.message},
-                  "defaultConfiguration": {"level": _level(c.severity)}} for c in known.values()]
+    rules_out = [
+        {
+            "id": c.code,
+            "name": c.code,
+            "shortDescription": {"text": c.message},
+            "defaultConfiguration": {"level": _level(c.severity)},
+        }
+        for c in known.values()
+    ]
     outcomes = list(outcomes)
     results: list[dict[str, Any]] = []
     for o in outcomes:
@@ -44,8 +51,9 @@ def sarif(outcomes: Iterable[GateOutcome]) -> dict[str, Any]:
             res: dict[str, Any] = {
                 "ruleId": f.code,
                 "level": _level(f.severity),
-                "message": {"text": f"{f.message}" + (f": \"{truncate(span, 200)}\"" if span else "")
-                            + f" (article {o.id})"},
+                "message": {
+                    "text": f"{f.message}" + (f': "{truncate(span, 200)}"' if span else "") + f" (article {o.id})"
+                },
                 "locations": [location],
                 "partialFingerprints": {"mtqaFingerprint/v1": f.fingerprint},
                 "properties": {"articleId": o.id, "input": o.input, "segment": f.segment},
@@ -53,10 +61,22 @@ def sarif(outcomes: Iterable[GateOutcome]) -> dict[str, Any]:
             if f.code in known:
                 res["ruleIndex"] = order.index(f.code)
             results.append(res)
-    invocations = [{"executionSuccessful": not any(o.unreadable for o in outcomes),
-                    "toolExecutionNotifications": [
-                        {"level": "error", "message": {"text": f"{o.input}: {o.error}"}}
-                        for o in outcomes if o.unreadable]}]
-    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
-        "tool": {"driver": {"name": "mtqa", "version": __version__, "rules": rules_out}},
-        "invocations": invocations, "results": results}]}
+    invocations = [
+        {
+            "executionSuccessful": not any(o.unreadable for o in outcomes),
+            "toolExecutionNotifications": [
+                {"level": "error", "message": {"text": f"{o.input}: {o.error}"}} for o in outcomes if o.unreadable
+            ],
+        }
+    ]
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "mtqa", "version": __version__, "rules": rules_out}},
+                "invocations": invocations,
+                "results": results,
+            }
+        ],
+    }

@@ -365,6 +365,3 @@ def attach(jobs: Sequence[Job], logprobs: Sequence[float | None]) -> int:
         else:
             job.finding.suggestions = sorted(made, key=lambda x: -x.score if x.score is not None else 0.0)
     return n
-
-
-

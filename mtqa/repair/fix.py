@@ -178,8 +178,9 @@ class FixWriter:
         if result.status != "ok":
             self.rows.append(row)
             return
-        edits = fix_plan(result, self.min_gain, self.min_margin, self.score_units,
-                         sentence_contexts(result, self.settings))
+        edits = fix_plan(
+            result, self.min_gain, self.min_margin, self.score_units, sentence_contexts(result, self.settings)
+        )
         fixed = apply(result.text, edits)
         diff = unified_diff(result.id, result.text, fixed)
         self.articles_changed += bool(diff)

@@ -18,7 +18,19 @@ from mtqa.report.summary import summary_rows
 from mtqa.report.writer import FORMATS, ReportWriter, write_article, write_reports
 
 __all__ = [
-    "FORMATS", "RUN_SCHEMA", "SCHEMA", "ReportWriter", "article_from_dict", "article_to_dict", "render_html",
-    "render_markdown", "run_record", "safe_id", "signature", "summary_rows", "write_article", "write_atomic",
+    "FORMATS",
+    "RUN_SCHEMA",
+    "SCHEMA",
+    "ReportWriter",
+    "article_from_dict",
+    "article_to_dict",
+    "render_html",
+    "render_markdown",
+    "run_record",
+    "safe_id",
+    "signature",
+    "summary_rows",
+    "write_article",
+    "write_atomic",
     "write_reports",
 ]

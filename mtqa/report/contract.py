@@ -65,13 +65,17 @@ def as_number(x: Any) -> float | None:
 
 
 def _suggestions(found: list[Suggestion]) -> list[dict]:
-    return [{"start": int(x.start), "end": int(x.end), "replacement": x.replacement, "score": as_number(x.score)}
-            for x in found]
+    return [
+        {"start": int(x.start), "end": int(x.end), "replacement": x.replacement, "score": as_number(x.score)}
+        for x in found
+    ]
 
 
 def _suggestions_from(d: Mapping[str, Any]) -> list[Suggestion]:
-    return [Suggestion(int(x["start"]), int(x["end"]), str(x["replacement"]), x.get("score"))
-            for x in d.get("suggestions") or []]
+    return [
+        Suggestion(int(x["start"]), int(x["end"]), str(x["replacement"]), x.get("score"))
+        for x in d.get("suggestions") or []
+    ]
 
 
 def article_to_dict(result: ArticleResult) -> dict:
@@ -101,8 +105,14 @@ def article_to_dict(result: ArticleResult) -> dict:
                 "flagged": bool(s.flagged),
                 "features": jsonable(s.features or {}),
                 "findings": [
-                    {"code": f.code, "message": f.message, "severity": f.severity,
-                     "start": int(f.start), "end": int(f.end), "suggestions": _suggestions(f.suggestions)}
+                    {
+                        "code": f.code,
+                        "message": f.message,
+                        "severity": f.severity,
+                        "start": int(f.start),
+                        "end": int(f.end),
+                        "suggestions": _suggestions(f.suggestions),
+                    }
                     for f in s.findings
                 ],
                 "reference": jsonable(s.reference),
@@ -125,20 +135,40 @@ def article_from_dict(d: Mapping[str, Any]) -> ArticleResult:
     if d.get("schema") != SCHEMA:
         raise ValueError(f"not an {SCHEMA} record")
     segments = [
-        Segment(index=int(s["index"]), kind=s["kind"], text=s["text"], start=int(s["start"]), end=int(s["end"]),
-                score=s["score"], flagged=bool(s["flagged"]), features=dict(s.get("features") or {}),
-                findings=[Finding(f["code"], f["message"], f["severity"], int(f["start"]), int(f["end"]),
-                                  _suggestions_from(f))
-                          for f in s.get("findings") or []],
-                reference=_mapping_or_none(s.get("reference")))
+        Segment(
+            index=int(s["index"]),
+            kind=s["kind"],
+            text=s["text"],
+            start=int(s["start"]),
+            end=int(s["end"]),
+            score=s["score"],
+            flagged=bool(s["flagged"]),
+            features=dict(s.get("features") or {}),
+            findings=[
+                Finding(f["code"], f["message"], f["severity"], int(f["start"]), int(f["end"]), _suggestions_from(f))
+                for f in s.get("findings") or []
+            ],
+            reference=_mapping_or_none(s.get("reference")),
+        )
         for s in d.get("segments") or []
     ]
     return ArticleResult(
-        id=d["id"], input=d["input"], title=d.get("title"), text=d.get("text") or "", status=d["status"],
-        error=d.get("error"), score=d.get("score"), verdict=d.get("verdict"), segments=segments,
-        article_findings=[ArticleFinding(f["code"], f["message"], f["severity"], _suggestions_from(f))
-                          for f in d.get("article_findings") or []],
-        signature=d.get("signature") or "", reference=_mapping_or_none(d.get("reference")))
+        id=d["id"],
+        input=d["input"],
+        title=d.get("title"),
+        text=d.get("text") or "",
+        status=d["status"],
+        error=d.get("error"),
+        score=d.get("score"),
+        verdict=d.get("verdict"),
+        segments=segments,
+        article_findings=[
+            ArticleFinding(f["code"], f["message"], f["severity"], _suggestions_from(f))
+            for f in d.get("article_findings") or []
+        ],
+        signature=d.get("signature") or "",
+        reference=_mapping_or_none(d.get("reference")),
+    )
 
 
 def _mapping_or_none(x: Any) -> dict | None:
@@ -184,8 +214,14 @@ def run_record(counts: Mapping[str, int], signature: str, reports_reused: int = 
     """``run.json``: where this run's work went, so a reader can see what deduplication, the score cache
     and ``--resume`` saved (the per-article figures are in the summary table)."""
     c = Counter(counts)
-    return {"schema": RUN_SCHEMA, "signature": signature,
-            "articles_analysed": c["articles"] - c["articles_copied"], "articles_copied": c["articles_copied"],
-            "reports_reused": reports_reused,
-            "sentences_lm_scored": c["sentences_lm_scored"], "sentences_from_cache": c["sentences_cache_hits"],
-            "sentences_repeated": c["sentences_reused"], "counts": dict(sorted(c.items()))}
+    return {
+        "schema": RUN_SCHEMA,
+        "signature": signature,
+        "articles_analysed": c["articles"] - c["articles_copied"],
+        "articles_copied": c["articles_copied"],
+        "reports_reused": reports_reused,
+        "sentences_lm_scored": c["sentences_lm_scored"],
+        "sentences_from_cache": c["sentences_cache_hits"],
+        "sentences_repeated": c["sentences_reused"],
+        "counts": dict(sorted(c.items())),
+    }

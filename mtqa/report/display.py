@@ -87,7 +87,7 @@ def lm_figures(seg: Segment, text: str) -> list[str]:
     for key in ("break", "window"):
         span = feature_span(f.get(key), 0, len(text))
         if span is not None:
-            parts.append(f"{key} \u201c{text[span[0]:span[1]]}\u201d")
+            parts.append(f"{key} \u201c{text[span[0] : span[1]]}\u201d")
     return parts
 
 
@@ -99,10 +99,17 @@ def sentence_reference(ref: Any) -> dict | None:
     """The aligned reference sentence and its figures (``Segment.reference``), ready to print."""
     if not isinstance(ref, Mapping):
         return None
-    figures = [f"{name} {v}" for key, name in (("chrf", "chrF"), ("chrfpp", "chrF++"), ("ter", "TER"))
-               if (v := fmt(as_number(ref.get(key)), 1))]
-    return {"text": str(ref.get("text") or ""), "figures": " \u00b7 ".join(figures),
-            "chrf": fmt(as_number(ref.get("chrf")), 1), "ter": fmt(as_number(ref.get("ter")), 1)}
+    figures = [
+        f"{name} {v}"
+        for key, name in (("chrf", "chrF"), ("chrfpp", "chrF++"), ("ter", "TER"))
+        if (v := fmt(as_number(ref.get(key)), 1))
+    ]
+    return {
+        "text": str(ref.get("text") or ""),
+        "figures": " \u00b7 ".join(figures),
+        "chrf": fmt(as_number(ref.get("chrf")), 1),
+        "ter": fmt(as_number(ref.get("ter")), 1),
+    }
 
 
 def how_many(x: Any) -> str:
@@ -117,16 +124,23 @@ def article_reference(ref: Any) -> dict | None:
     """Corpus-level reference figures (``ArticleResult.reference``) with their sacrebleu signatures."""
     if not isinstance(ref, Mapping):
         return None
-    figures = [f"{name} {v}" for key, name in (("bleu", "BLEU"), ("chrf", "chrF"), ("ter", "TER"))
-               if (v := fmt(as_number(ref.get(key)), 1))]
-    counts = [f"{label} {v}" for key, label in (("aligned", "aligned sentences"),
-                                               ("unaligned_mt", "unaligned in the translation"),
-                                               ("unaligned_ref", "unaligned in the reference"))
-              if (v := how_many(ref.get(key)))]
+    figures = [
+        f"{name} {v}"
+        for key, name in (("bleu", "BLEU"), ("chrf", "chrF"), ("ter", "TER"))
+        if (v := fmt(as_number(ref.get(key)), 1))
+    ]
+    counts = [
+        f"{label} {v}"
+        for key, label in (
+            ("aligned", "aligned sentences"),
+            ("unaligned_mt", "unaligned in the translation"),
+            ("unaligned_ref", "unaligned in the reference"),
+        )
+        if (v := how_many(ref.get(key)))
+    ]
     sigs = ref.get("signatures")
     signatures = [(str(k), str(v)) for k, v in sigs.items()] if isinstance(sigs, Mapping) else []
     return {"figures": " \u00b7 ".join(figures), "counts": " \u00b7 ".join(counts), "signatures": signatures}
-
 
 
 @dataclass(frozen=True)
@@ -141,8 +155,9 @@ class Band:
 
 def _load_display() -> tuple[tuple[Band, ...], int]:
     raw = json.loads(datafiles.read_text(_DISPLAY))
-    bands = sorted((Band(float(b["from"]), b["label"], b["short"], b["colour"]) for b in raw["bands"]),
-                   key=lambda b: b.start)
+    bands = sorted(
+        (Band(float(b["from"]), b["label"], b["short"], b["colour"]) for b in raw["bands"]), key=lambda b: b.start
+    )
     return tuple(bands), int(raw["histogram_bins"])
 
 
@@ -150,8 +165,11 @@ BANDS, HISTOGRAM_BINS = _load_display()
 
 
 # The bands that tint, for the stylesheet and the legend: (index, band, "0.3–0.5").
-TINTS = [(i, b, f"{b.start:.1f}–{BANDS[i + 1].start:.1f}" if i + 1 < len(BANDS) else f"≥ {b.start:.1f}")
-         for i, b in enumerate(BANDS) if b.colour]
+TINTS = [
+    (i, b, f"{b.start:.1f}–{BANDS[i + 1].start:.1f}" if i + 1 < len(BANDS) else f"≥ {b.start:.1f}")
+    for i, b in enumerate(BANDS)
+    if b.colour
+]
 
 
 FIRST_TINT = TINTS[0][0]

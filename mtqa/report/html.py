@@ -33,8 +33,8 @@ def flag_reasons(seg: Segment) -> list[str]:
     """What flagged a sentence: its flagging finding codes; empty when the language model's score did."""
     return flagging_codes(f.code for f in seg.findings)
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass
@@ -67,17 +67,32 @@ def _popover(seg: Segment, text: str, score: float | None) -> dict:
         if seg.flagged and reasons and not BANDS[band_index(score)].colour:
             words = "the language model alone would not flag it"  # flagged by a rule: say so, never 'unlikely'
         head.append(f"score {score:.3f} ({words})")
-    findings = [{"code": f.code, "severity": f.severity, "message": f.message, "span": text[f.start:f.end],
-                 "fix": _fix(f, text)} for f in seg.findings]
+    findings = [
+        {
+            "code": f.code,
+            "severity": f.severity,
+            "message": f.message,
+            "span": text[f.start : f.end],
+            "fix": _fix(f, text),
+        }
+        for f in seg.findings
+    ]
     brk = _informative_break(seg)
     unexpected = None
     if brk is not None:
-        words = f"\u201c{text[brk[0]:brk[1]]}\u201d"
-        unexpected = (f"The language model did not expect {words} here ({brk[2]:.1f} nats more surprising "
-                      "than the words' usual frequency).")
-    return {"id": f"why-s{seg.index}", "head": " \u00b7 ".join(head), "findings": findings,
-            "unexpected": unexpected, "lm": lm_summary(seg, text),
-            "ref": sentence_reference(seg.reference)}
+        words = f"\u201c{text[brk[0] : brk[1]]}\u201d"
+        unexpected = (
+            f"The language model did not expect {words} here ({brk[2]:.1f} nats more surprising "
+            "than the words' usual frequency)."
+        )
+    return {
+        "id": f"why-s{seg.index}",
+        "head": " \u00b7 ".join(head),
+        "findings": findings,
+        "unexpected": unexpected,
+        "lm": lm_summary(seg, text),
+        "ref": sentence_reference(seg.reference),
+    }
 
 
 def _tint(score: float | None, flagged: bool) -> int | None:
@@ -110,10 +125,20 @@ def _seg_view(seg: Segment, text: str) -> dict:
         pop = _popover(seg, text, score)
     tip = ""
     if pop is None:  # a native tooltip where there is no popover: kind and score, boilerplate findings
-        tip = "\n".join([seg.kind] + ([f"score {score:.3f}"] if score is not None else [])
-                        + [f"{f.code}: {f.message} ({f.severity})" for f in seg.findings])
-    return {"index": seg.index, "kind": seg.kind, "cls": " ".join(classes), "score": fmt(score),
-            "label": label, "why": pop, "tip": tip}
+        tip = "\n".join(
+            [seg.kind]
+            + ([f"score {score:.3f}"] if score is not None else [])
+            + [f"{f.code}: {f.message} ({f.severity})" for f in seg.findings]
+        )
+    return {
+        "index": seg.index,
+        "kind": seg.kind,
+        "cls": " ".join(classes),
+        "score": fmt(score),
+        "label": label,
+        "why": pop,
+        "tip": tip,
+    }
 
 
 def _located(seg: Segment) -> list[tuple[int, int, str, bool]]:
@@ -204,19 +229,25 @@ def _side_items(result: ArticleResult) -> list[dict]:
         worst = max(s.findings, key=lambda f: SEVERITY_RANK.get(f.severity, 0), default=None)
         brk = located_break(s)
         if worst is not None:
-            what, span, severity = worst.code, result.text[worst.start:worst.end], worst.severity
+            what, span, severity = worst.code, result.text[worst.start : worst.end], worst.severity
         else:
-            what, span, severity = "language model", result.text[brk[0]:brk[1]] if brk else "", ""
+            what, span, severity = "language model", result.text[brk[0] : brk[1]] if brk else "", ""
         # the repair of the worst finding, else of the first finding that has one
         fixable = sorted((f for f in s.findings if f.suggestions), key=lambda f: f is not worst)
         ref = sentence_reference(s.reference)
-        items.append({
-            "index": s.index, "score": fmt(score, 2) or "n/a", "what": what, "severity": severity,
-            "span": truncate(span or s.text, 70), "more": len(s.findings) - 1 if worst else 0,
-            "band": _tint(score, True),
-            "chrf": ref["chrf"] if ref else "",
-            "fix": _fix(fixable[0], result.text) if fixable else None,
-        })
+        items.append(
+            {
+                "index": s.index,
+                "score": fmt(score, 2) or "n/a",
+                "what": what,
+                "severity": severity,
+                "span": truncate(span or s.text, 70),
+                "more": len(s.findings) - 1 if worst else 0,
+                "band": _tint(score, True),
+                "chrf": ref["chrf"] if ref else "",
+                "fix": _fix(fixable[0], result.text) if fixable else None,
+            }
+        )
     return items
 
 
@@ -226,8 +257,9 @@ def _reference_rows(result: ArticleResult) -> list[dict]:
     for s in result.segments:
         ref = sentence_reference(s.reference)
         if ref is not None:
-            rows.append({"index": s.index, "text": s.text, "ref": ref, "score": fmt(as_number(s.score)),
-                         "flagged": s.flagged})
+            rows.append(
+                {"index": s.index, "text": s.text, "ref": ref, "score": fmt(as_number(s.score)), "flagged": s.flagged}
+            )
     return rows
 
 
@@ -237,8 +269,10 @@ def safe_url(url: str | None) -> str | None:
 
 
 def _article_findings(result: ArticleResult) -> list[dict]:
-    return [{"code": f.code, "severity": f.severity, "message": f.message, "fix": _fix(f, result.text)}
-            for f in result.article_findings]
+    return [
+        {"code": f.code, "severity": f.severity, "message": f.message, "fix": _fix(f, result.text)}
+        for f in result.article_findings
+    ]
 
 
 def render_html(result: ArticleResult) -> str:

@@ -41,8 +41,10 @@ _ARTICLE_FIGURES = (("bleu", "BLEU"), ("chrf", "chrF"), ("chrfpp", "chrF++"), ("
 
 
 def _md_reference_summary(ref: Mapping[str, Any]) -> str:
-    counts = (f"{ref.get('aligned', 0)} aligned pairs, {ref.get('unaligned_mt', 0)} possible additions, "
-              f"{ref.get('unaligned_ref', 0)} possible omissions")
+    counts = (
+        f"{ref.get('aligned', 0)} aligned pairs, {ref.get('unaligned_mt', 0)} possible additions, "
+        f"{ref.get('unaligned_ref', 0)} possible omissions"
+    )
     return f"**Reference:** {_ref_figures(ref, _ARTICLE_FIGURES)} \u00b7 {counts}"
 
 
@@ -55,8 +57,9 @@ def _md_reference_section(result: ArticleResult) -> list[str]:
         omitted.setdefault(o.get("after"), []).append(str(o.get("text", "")))
 
     def gaps(after: int | None) -> list[str]:
-        return [f"- *omitted?* no counterpart in the translation\n  - reference: {_md(t)}"
-                for t in omitted.get(after, [])]
+        return [
+            f"- *omitted?* no counterpart in the translation\n  - reference: {_md(t)}" for t in omitted.get(after, [])
+        ]
 
     out = ["## Compared with the reference", "", *gaps(None)]
     for s in result.segments:
@@ -65,16 +68,20 @@ def _md_reference_section(result: ArticleResult) -> list[str]:
         score = fmt(as_number(s.score)) or "n/a"
         if s.reference:
             how = f" ({s.reference['alignment']})" if s.reference.get("alignment", "1-1") != "1-1" else ""
-            out += [f"- **s{s.index}** \u00b7 score {score} \u00b7 {_ref_figures(s.reference, _SENTENCE_FIGURES)}{how}",
-                    f"  - translation: {_md(s.text)}", f"  - reference: {_md(str(s.reference.get('text', '')))}"]
+            out += [
+                f"- **s{s.index}** \u00b7 score {score} \u00b7 {_ref_figures(s.reference, _SENTENCE_FIGURES)}{how}",
+                f"  - translation: {_md(s.text)}",
+                f"  - reference: {_md(str(s.reference.get('text', '')))}",
+            ]
         else:
-            out += [f"- **s{s.index}** \u00b7 score {score} \u00b7 *added?* no counterpart in the reference",
-                    f"  - translation: {_md(s.text)}"]
+            out += [
+                f"- **s{s.index}** \u00b7 score {score} \u00b7 *added?* no counterpart in the reference",
+                f"  - translation: {_md(s.text)}",
+            ]
         out += gaps(s.index)
     sigs = ref.get("signatures") or {}
     if sigs:
-        out += ["", "<sub>sacrebleu " + " \u00b7 ".join(f"{_md(k)}: {_md(str(v))}" for k, v in sigs.items())
-                + "</sub>"]
+        out += ["", "<sub>sacrebleu " + " \u00b7 ".join(f"{_md(k)}: {_md(str(v))}" for k, v in sigs.items()) + "</sub>"]
     return [*out, ""]
 
 
@@ -113,15 +120,17 @@ def render_markdown(result: ArticleResult) -> str:
             why = ", ".join(_md_code(c) for c in flagging_codes(f.code for f in s.findings)) or "the language model"
             out.append(f"{i}. **s{s.index}** \u2014 score {fmt(as_number(s.score)) or 'n/a'} \u00b7 flagged by {why}")
             for f in s.findings:
-                code, span = _md_code(f.code), _md(result.text[f.start:f.end])
+                code, span = _md_code(f.code), _md(result.text[f.start : f.end])
                 out.append(f"   - {code} ({f.severity}): {_md(f.message)} \u2014 \u201c{span}\u201d")
                 if fix := _md_fix(f, result.text):
                     out.append(f"     - {fix}")
             if lm := lm_summary(s, result.text):
                 out.append(f"   - LM: {_md(lm)}")
             if s.reference:
-                out.append(f"   - reference ({_ref_figures(s.reference, _SENTENCE_FIGURES)}): "
-                           f"{_md(str(s.reference.get('text', '')))}")
+                out.append(
+                    f"   - reference ({_ref_figures(s.reference, _SENTENCE_FIGURES)}): "
+                    f"{_md(str(s.reference.get('text', '')))}"
+                )
             out += ["", f"   > {_md(s.text)}", ""]
     if result.article_findings:
         out += ["## Article findings", ""]

@@ -22,10 +22,20 @@ def top_code(seg: Segment) -> str | None:
 
 def sentence_rows(result: ArticleResult) -> list[dict]:
     """One row per body sentence of ``result`` for ``sentences.parquet``: the figures of its JSON report."""
-    return [{"id": valid_utf8(result.id), "index": int(s.index), "start": int(s.start), "end": int(s.end),
-             "text": valid_utf8(s.text), "score": as_number(s.score), "flagged": bool(s.flagged),
-             "top_finding": top_code(s)}
-            for s in result.segments if s.kind == "body"]
+    return [
+        {
+            "id": valid_utf8(result.id),
+            "index": int(s.index),
+            "start": int(s.start),
+            "end": int(s.end),
+            "text": valid_utf8(s.text),
+            "score": as_number(s.score),
+            "flagged": bool(s.flagged),
+            "top_finding": top_code(s),
+        }
+        for s in result.segments
+        if s.kind == "body"
+    ]
 
 
 class SentenceTable:
@@ -37,9 +47,18 @@ class SentenceTable:
 
         self.path = Path(path)
         self.schema = pa.schema(
-            [("id", pa.string()), ("index", pa.int32()), ("start", pa.int64()), ("end", pa.int64()),
-             ("text", pa.string()), ("score", pa.float64()), ("flagged", pa.bool_()), ("top_finding", pa.string())],
-            metadata={b"mtqa.signature": signature.encode("utf-8", "replace")})
+            [
+                ("id", pa.string()),
+                ("index", pa.int32()),
+                ("start", pa.int64()),
+                ("end", pa.int64()),
+                ("text", pa.string()),
+                ("score", pa.float64()),
+                ("flagged", pa.bool_()),
+                ("top_finding", pa.string()),
+            ],
+            metadata={b"mtqa.signature": signature.encode("utf-8", "replace")},
+        )
         self._rows: list[dict] = []
         self._writer = None
         self._tmp: Path | None = None

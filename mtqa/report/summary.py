@@ -21,8 +21,18 @@ from mtqa.text import truncate
 from mtqa.types import SEVERITY_RANK, ArticleResult
 
 SUMMARY_COLUMNS = [
-    "id", "title", "input", "status", "error", "score", "verdict",
-    "n_sentences", "n_flagged", "n_suggestions", "top_finding", "report",
+    "id",
+    "title",
+    "input",
+    "status",
+    "error",
+    "score",
+    "verdict",
+    "n_sentences",
+    "n_flagged",
+    "n_suggestions",
+    "top_finding",
+    "report",
 ]
 
 
@@ -108,10 +118,10 @@ def parquet_bytes(df, signature: str) -> bytes:
 
 def bin_counts(scores: list[float]) -> list[int]:
     """How many scores fall in each of HISTOGRAM_BINS equal bins over [0, 1] (1.0 in the last)."""
-    bins = np.minimum((np.clip(np.asarray(scores, dtype=float), 0.0, 1.0) * HISTOGRAM_BINS).astype(int),
-                      HISTOGRAM_BINS - 1)
+    bins = np.minimum(
+        (np.clip(np.asarray(scores, dtype=float), 0.0, 1.0) * HISTOGRAM_BINS).astype(int), HISTOGRAM_BINS - 1
+    )
     return [int(c) for c in np.bincount(bins, minlength=HISTOGRAM_BINS)]
-
 
 
 @dataclass
@@ -123,7 +133,6 @@ class RuleCount:
     findings: int = 0
     major: int = 0
     articles: int = 0
-
 
 
 @dataclass
@@ -179,17 +188,21 @@ def histogram_chart(counts: list[int], noun: str) -> dict:
     for i, count in enumerate(counts):
         lo, hi = i / n, (i + 1) / n
         height = max(plot_h * count / peak, 2.0) if count else 0.0  # a single sentence stays visible
-        bars.append({
-            "x": round(c["left"] + i * plot_w / n + 0.5, 1), "y": round(base - height, 1),
-            "w": round(plot_w / n - 1, 1), "h": round(height, 1),
-            "colour": BANDS[band_index(lo)].colour or UNTINTED,
-            "title": f"{lo:.2f}\u2013{hi:.2f}: {_plural(count, noun)}", "count": count,
-        })
+        bars.append(
+            {
+                "x": round(c["left"] + i * plot_w / n + 0.5, 1),
+                "y": round(base - height, 1),
+                "w": round(plot_w / n - 1, 1),
+                "h": round(height, 1),
+                "colour": BANDS[band_index(lo)].colour or UNTINTED,
+                "title": f"{lo:.2f}\u2013{hi:.2f}: {_plural(count, noun)}",
+                "count": count,
+            }
+        )
     xticks = [{"x": round(c["left"] + plot_w * t, 1), "label": f"{t:g}"} for t in (0, 0.25, 0.5, 0.75, 1)]
     busy = [b["title"] for b, count in zip(bars, counts, strict=True) if count]
     desc = f"{_plural(sum(counts), noun)} by score" + (": " + "; ".join(busy) if busy else "")
-    return {**c, "bars": bars, "xticks": xticks, "base": base,
-            "plot_right": c["width"] - c["right"], "desc": desc}
+    return {**c, "bars": bars, "xticks": xticks, "base": base, "plot_right": c["width"] - c["right"], "desc": desc}
 
 
 _INDEX_JS = (Path(__file__).parent.parent / "templates" / "index.js").read_text(encoding="utf-8")
@@ -211,17 +224,26 @@ def render_index(rows: list[dict], signature: str, stats: CorpusStats | None = N
     counts = Counter(r["verdict"] or "n/a" for r in ok)
     article_scores = [r["score"] for r in ok if r["score"] is not None]
     return ENV.get_template("index.html.j2").render(
-        errors=errors, ok=ok, counts=counts, n_errors=len(errors), total=len(rows),
-        signature=signature, fmt=fmt,
+        errors=errors,
+        ok=ok,
+        counts=counts,
+        n_errors=len(errors),
+        total=len(rows),
+        signature=signature,
+        fmt=fmt,
         article_chart=histogram_chart(bin_counts(article_scores), "article"),
         sentence_chart=histogram_chart(stats.sentence_counts, "sentence"),
-        rules=stats.rule_rows(), lm_only=stats.lm_only, run=run or {},
-        script=Markup(_INDEX_JS), script_csp=_INDEX_JS_CSP,
+        rules=stats.rule_rows(),
+        lm_only=stats.lm_only,
+        run=run or {},
+        script=Markup(_INDEX_JS),
+        script_csp=_INDEX_JS_CSP,
     )
 
 
-def write_summary_files(rows: list[dict], stats: CorpusStats, out_dir: Path, signature: str,
-                         run: dict | None = None) -> dict[str, Path]:
+def write_summary_files(
+    rows: list[dict], stats: CorpusStats, out_dir: Path, signature: str, run: dict | None = None
+) -> dict[str, Path]:
     out_dir = Path(out_dir)
     df = summary_frame(rows)
     paths = {

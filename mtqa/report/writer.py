@@ -18,6 +18,7 @@ FORMATS: dict[str, Callable[[ArticleResult], str]] = {"json": to_json, "md": ren
 # How each format's text becomes bytes: a lone surrogate becomes a JSON \uXXXX escape, which JSON readers take back.
 _ERRORS = {"json": "backslashreplace", "md": "replace", "html": "replace"}
 
+
 def write_article(result: ArticleResult, out_dir: Path, stem: str) -> dict[str, Path]:
     """Write ``articles/<stem>.{json,md,html}`` under ``out_dir``; ``stem`` must come from safe_id."""
     paths = article_paths(out_dir, stem)
@@ -91,8 +92,10 @@ class ReportWriter:
     def close(self) -> dict[str, Path]:
         """Write ``sentences.parquet`` and the summary files; returns their paths."""
         sentences = self.sentences.close()
-        return {**write_summary_files(self.rows, self.stats, self.out_dir, self.signature, self.run),
-                "sentences": sentences}
+        return {
+            **write_summary_files(self.rows, self.stats, self.out_dir, self.signature, self.run),
+            "sentences": sentences,
+        }
 
     def abort(self) -> None:
         """Stop without a summary (a second interrupt, a model that does not load): leave no temporary file."""
