@@ -8,7 +8,13 @@ import pytest
 from mtqa.features import lm_features
 from mtqa.lm import Document, ModelLoadError, cache_dir, make_scorer, resolve_model
 from mtqa.lm.passages import is_anchor, passages, separators
-from mtqa.lm.transformer import TransformerScorer, logprob_reference, resolve_device, resolve_precision
+from mtqa.lm.transformer import (
+    REDUCED_PRECISION_VERSION,
+    TransformerScorer,
+    logprob_reference,
+    resolve_device,
+    resolve_precision,
+)
 from mtqa.lm.windows import context_bounds, layout
 
 FLUENT = [
@@ -307,10 +313,13 @@ def test_one_passage_when_every_is_zero_and_the_title_is_followed_by_a_newline()
 
 
 def test_signature_names_backend_precision_and_device(lm, exact):
-    assert f"|backend:torch|precision:{resolve_precision('auto', 'cpu')}|device:cpu" in lm.signature
+    auto = resolve_precision("auto", "cpu")
+    recipe = "" if auto == "fp32" else f"@{REDUCED_PRECISION_VERSION}"
+    assert f"|backend:torch|precision:{auto}{recipe}|device:cpu" in lm.signature
     assert "|backend:torch|precision:fp32|device:cpu" in exact.signature
     bf16 = make_scorer(precision="bf16", device="cpu")
-    assert bf16.signature != exact.signature and "precision:bf16" in bf16.signature
+    # a reduced precision names its recipe, so scores of an earlier bf16 recipe are never reused
+    assert bf16.signature != exact.signature and f"precision:bf16@{REDUCED_PRECISION_VERSION}|" in bf16.signature
     assert "precision:fp32" in make_scorer(backend="onnx").signature  # auto: ONNX Runtime runs fp32
     assert "device:cpu" in make_scorer(device="cpu").signature
     with pytest.raises(ValueError, match="precision"):
