@@ -35,7 +35,7 @@ class Settings:
     calibration: str | None = None  # None: the model's shipped calibration (data/calibration*.json)
     context: str = "previous"  # "previous": each sentence alone after the last context_tokens tokens of the one
     # before it (better on real pages and MQM, docs/language-model.md); "passage": each article read in
-    # content-defined passages (mtqa.lm.passages), each token once: faster, measured weaker
+    # content-defined passages (mtqa.lm.passages), each token once: fewer tokens, measured weaker
     passage_units: int = 8  # units per passage on average (0: the whole article as one passage)
     context_tokens: int = 32  # "previous": tokens of the sentence before (0, with either context: no context)
     max_tokens: int = 512  # the model's window, start token included
