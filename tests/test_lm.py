@@ -350,6 +350,10 @@ def test_auto_precision_is_bf16_only_where_the_cpu_computes_it(monkeypatch):
     assert resolve_precision("auto", "cpu", "onnx") == "fp32"
     assert resolve_precision("auto", "cuda") == "fp32"  # until the eval has been run on a GPU
     assert resolve_precision("fp16", "cuda") == "fp16"
+    # only a model whose bf16 run passed the eval rule: not Gemma (not yet evaluated), not a file of the user's
+    assert resolve_precision("auto", "cpu", model="gemma3-270m") == "fp32"
+    assert resolve_precision("auto", "cpu", model="/models/other.gguf") == "fp32"
+    assert resolve_precision("bf16", "cpu", model="gemma3-270m") == "bf16"  # asked for: given
     monkeypatch.setattr(transformer, "cpu_has_native_bf16", lambda: False)
     assert resolve_precision("auto", "cpu") == "fp32" and make_scorer(device="cpu").precision == "fp32"
 

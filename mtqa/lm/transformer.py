@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from mtqa.lm.base import DEVICES, PRECISIONS, Document, ModelLoadError, Scorer, TokenScores
-from mtqa.lm.models import MODELS, ModelSource, cache_dir, resolve_model, source_hash
+from mtqa.lm.models import MODELS, ModelSource, cache_dir, resolve_model, source_hash, spec_of
 from mtqa.lm.windows import Window, layout
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -92,15 +92,18 @@ def cpu_has_native_bf16() -> bool:
     return False
 
 
-def resolve_precision(precision: str, device: str, backend: str = "torch") -> str:
-    """The body's precision for ``auto``: bf16 on a CPU that computes it natively (it moved no MQM or real-world
-    eval figure past the eval rule's tolerance, docs/performance.md), fp32 elsewhere: on other CPUs (emulated
-    bf16 is slower), in ONNX Runtime (fp32 only), and on a GPU until its eval has been run there."""
+def resolve_precision(precision: str, device: str, backend: str = "torch", model: str | None = None) -> str:
+    """The body's precision for ``auto``: bf16 on a CPU that computes it natively, for a model whose bf16 run
+    moved no MQM or real-world eval figure past the eval rule's tolerance (SmolLM2, docs/performance.md); fp32
+    elsewhere: on other CPUs (emulated bf16 is slower), in ONNX Runtime (fp32 only), for other models, and on a GPU
+    until its eval has been run there."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     if precision != "auto":
         return precision
-    return "bf16" if backend == "torch" and device == "cpu" and cpu_has_native_bf16() else "fp32"
+    spec = spec_of(model) if model is None or isinstance(model, str) else None
+    evaluated = spec is not None and spec.bf16_evaluated
+    return "bf16" if evaluated and backend == "torch" and device == "cpu" and cpu_has_native_bf16() else "fp32"
 
 
 # -- loading ---------------------------------------------------------------------------------------------
@@ -265,7 +268,7 @@ class BatchedScorer(Scorer):
         self.model_hash = source_hash(self.source)
         self.name = self.source.name
         self.device = resolve_device(device)
-        self.precision = resolve_precision(precision, self.device, self.backend)
+        self.precision = resolve_precision(precision, self.device, self.backend, model)
         self.progress = progress
         self.max_tokens = max_tokens  # window length per forward pass, start token included
         self.batch_tokens = batch_tokens or BATCH_TOKENS[self.device]  # padded tokens per batch
