@@ -48,8 +48,9 @@ log = logging.getLogger(__name__)
 #: 2: windows after the first re-read the previous unit (max_tokens/8 to max_tokens/4 tokens); documents.
 SCORER_VERSION = "2"
 #: Bumped whenever the numbers of a reduced precision (bf16, fp16) would change; named after it in signatures.
-#: 2: the output head's (positions x vocabulary) product in that precision too, the target's logit in fp32.
-REDUCED_PRECISION_VERSION = "2"
+#: 2: the output head's (positions x vocabulary) product in that precision too, the target's logit in fp32;
+#: 3: log-probs capped at 0 (the exact target logit could exceed the rounded maximum).
+REDUCED_PRECISION_VERSION = "3"
 #: Padded tokens per batch when the caller does not say: on a CPU the batch size barely matters past ~1k
 #: tokens (docs/performance.md); a GPU needs far larger batches to be busy.
 BATCH_TOKENS = {"cpu": 1024, "cuda": 32768}
@@ -497,7 +498,9 @@ class TransformerScorer(BatchedScorer):
             e = logits.exp()
             total = e.sum(dim=-1)
             log_total = total.log()
-            out_lp.append(target - top.squeeze(1) - log_total)
+            # a log-prob is never above 0: in reduced precision the exact target logit can exceed the rounded
+            # maximum by the rounding (~0.1 nats), which would make near-certain tokens score above 0
+            out_lp.append((target - top.squeeze(1) - log_total).clamp_(max=0.0))
             # entropy = log(total) - sum(p * z), p = exp(z) / total: on shifted logits, so fp32 keeps ~1e-6
             # (lse - sum(p * logits) on raw logits, summed by a dot product, lost up to 4e-3 nats)
             out_ent.append(log_total - e.mul_(logits).sum(dim=-1) / total)
