@@ -47,14 +47,15 @@ ModelOpt = Annotated[
 BackendOpt = Annotated[
     str | None,
     typer.Option(
-        "--backend", help="torch (default) or onnx: the model body in ONNX Runtime, exported once (~2 min), faster."
+        "--backend",
+        help="torch (default) or onnx: the model body in ONNX Runtime (fp32), exported once (~2 min), quickest start.",
     ),
 ]
 PrecisionOpt = Annotated[
     str | None,
     typer.Option(
         "--precision",
-        help="auto (default: bf16 where the CPU computes it natively, else fp32), fp32, bf16 or fp16: "
+        help="auto (default: bf16 for SmolLM2 where the CPU computes it natively, else fp32), fp32, bf16 or fp16: "
         "the model body's precision (docs/performance.md: speed and eval of each).",
     ),
 ]
