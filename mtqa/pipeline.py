@@ -20,7 +20,7 @@ from mtqa.calibrate import Calibration, load_calibration
 from mtqa.features import lm_features
 from mtqa.lm import ScoreCache, Scorer, get_scorer
 from mtqa.lm.passages import PASSAGES_VERSION, passages, separators
-from mtqa.segment import segment_article, split_sentences
+from mtqa.segment import Reading, blank_gaps, readings, segment_article, split_sentences
 from mtqa.settings import Settings, cache_folder
 from mtqa.text import squash
 from mtqa.types import Article, ArticleFinding, ArticleResult, Finding, ReadError, Segment
@@ -244,21 +244,19 @@ class Pipeline:
                     out[a][i] = self._memo[k]
         return out
 
-    def _article_features(self, pending: list[tuple[ArticleResult, list[Segment], str | None]]) -> list[dict]:
-        """LM features of the units to score of each pending article (title and body sentences, in that order),
-        each read in its article: the title, then every body sentence (scored or not: all are context)."""
-        articles, wanted, titled, order = [], [], [], []
-        for res, segs, _ in pending:
-            title = [s for s in res.segments if s.kind == "title"][:1]
-            units = [*title, *(s for s in res.segments if s.kind == "body")]
-            chosen = {s.index for s in segs}
-            articles.append([u.text for u in units])
-            wanted.append([u.index in chosen for u in units])
-            titled.append(bool(title))
-            order.append([u.index for u in units])
+    def _article_features(self, results: list[ArticleResult], scored: list[list[Reading]]) -> list[dict]:
+        """LM features of the sentences to score of each article (``scored``: its title and body sentences, in
+        that order), each read in its article: the title, then every body sentence (scored or not: all are
+        context)."""
+        articles, wanted, titled = [], [], []
+        for res, chosen in zip(results, scored, strict=True):
+            every = article_readings(res)
+            starts = {r.start for r in chosen}
+            articles.append([r.text for r in every])
+            wanted.append([r.start in starts for r in every])
+            titled.append(bool(every) and every[0].parts[0].kind == "title")
         feats = self.passage_step(articles, wanted, titled)
-        by_index = [dict(zip(idx, fs, strict=True)) for idx, fs in zip(order, feats, strict=True)]
-        return [by_index[a][seg.index] for a, (_, segs, _) in enumerate(pending) for seg in segs]
+        return [f for fs in feats for f in fs if f is not None]
 
     def segment_step(self, article: Article) -> tuple[list[Segment], dict, str | None]:
         layout = segment_article(article)
@@ -267,12 +265,16 @@ class Pipeline:
         return layout.segments, layout.paragraph_of, layout.title
 
     def rules_step(self, text: str, segments: list[Segment], paragraph_of: dict) -> list[ArticleFinding]:
+        """Sentence rules on each body sentence as it is read (the parts of a broken sentence together, each
+        finding given to the part it starts in), title rules on the title, article rules on the article."""
         body = [s for s in segments if s.kind == "body"]
         spans = [(s.start, s.end) for s in body]
-        for seg, found in zip(
-            body, rules.apply_sentence_rules(text, spans, [paragraph_of[s.index] for s in body]), strict=True
-        ):
-            seg.findings = found
+        sentences = readings(text, body)
+        paragraphs = [(paragraph_of[r.parts[0].index][0], paragraph_of[r.parts[-1].index][1]) for r in sentences]
+        found_in = rules.apply_sentence_rules(blank_gaps(text, body), [(r.start, r.end) for r in sentences], paragraphs)
+        for r, found in zip(sentences, found_in, strict=True):
+            for seg in r.parts:
+                seg.findings = [replace(f, end=min(f.end, seg.end)) for f in found if seg is _part_at(r, f.start)]
             self.stats.add("findings", len(found))
         title = next((s for s in segments if s.kind == "title"), None)
         if title is not None:
@@ -308,15 +310,21 @@ class Pipeline:
             self.stats.add("sentences_flagged", int(seg.flagged))
         return [], keep
 
-    def calibrate_step(self, segments: list[Segment], feats: list[dict]) -> None:
-        """One article's scored units (its title and body sentences): each unit's probability from its own LM
-        features and its article's (mtqa.calibrate), then the policy's flag."""
-        probs = self.calibration.predict_article(feats, [seg.kind == "body" for seg in segments])
-        for seg, f, p in zip(segments, feats, probs, strict=True):
-            seg.features = _shift(f, seg.start, seg.text)
-            seg.score = round(p, 4)
-            seg.flagged = policy.flags(seg, self.settings)
-            self.stats.add("sentences_flagged", int(seg.flagged))
+    def calibrate_step(self, sentences: list[Reading], feats: list[dict], chosen: list[Segment]) -> None:
+        """One article's scored sentences (its title and body sentences): each one's probability from its own
+        LM features and its article's (mtqa.calibrate), given to each of its ``chosen`` segments (both parts of
+        a sentence broken around chrome), then the policy's flag."""
+        keep = {seg.index for seg in chosen}
+        probs = self.calibration.predict_article(feats, [r.parts[0].kind == "body" for r in sentences])
+        for r, f, p in zip(sentences, feats, probs, strict=True):
+            shifted = _shift(f, r.start, r.text)
+            for seg in r.parts:
+                if seg.index not in keep:
+                    continue
+                seg.features = dict(shifted)
+                seg.score = round(p, 4)
+                seg.flagged = policy.flags(seg, self.settings)
+                self.stats.add("sentences_flagged", int(seg.flagged))
 
     def repair_step(self, results: list[ArticleResult]) -> None:
         """Suggested repairs (:mod:`mtqa.repair`) for the findings of a chunk's articles: every candidate is
@@ -442,14 +450,14 @@ class Pipeline:
                 self.stats.add("article_errors")
             results.append(res)
             analysed.append((item, res))
-        units = [seg for _, segs, _ in pending for seg in segs]
+        scored = [_scored(res, segs) for res, segs, _ in pending]  # the sentences to score, as they are read
         if self.reads_passages:
-            feats = iter(self._article_features(pending))
+            feats = iter(self._article_features([res for res, _, _ in pending], scored))
         else:
-            contexts = [ctx for res, segs, _ in pending for ctx in _contexts(res, segs)]
-            feats = iter(self.lm_step([seg.text for seg in units], contexts))
-        for _, segs, _ in pending:
-            self.calibrate_step(segs, [next(feats) for _ in segs])
+            contexts = [ctx for (res, _, _), rs in zip(pending, scored, strict=True) for ctx in _contexts(res, rs)]
+            feats = iter(self.lm_step([r.text for rs in scored for r in rs], contexts))
+        for (_, segs, _), rs in zip(pending, scored, strict=True):
+            self.calibrate_step(rs, [next(feats) for _ in rs], segs)
         self.repair_step([res for res, _, _ in pending])
         for res, _, ref in pending:
             if ref:
@@ -493,12 +501,30 @@ def read_error_result(item: ReadError, signature: str) -> ArticleResult:
     )
 
 
-def _contexts(result: ArticleResult, units: list[Segment]) -> list[str]:
-    """Each unit's context: nothing for the title, the body sentence before it, or the title for the first."""
+def article_readings(result: ArticleResult) -> list[Reading]:
+    """The article's title and body sentences as they are read (:func:`mtqa.segment.readings`)."""
+    title = [s for s in result.segments if s.kind == "title"][:1]
+    return readings(result.text, [*title, *(s for s in result.segments if s.kind == "body")])
+
+
+def _scored(result: ArticleResult, chosen: list[Segment]) -> list[Reading]:
+    """The sentences of an article to score: those with a part among ``chosen`` (the title and the body
+    sentences that language identification kept)."""
+    keep = {s.index for s in chosen}
+    return [r for r in article_readings(result) if any(p.index in keep for p in r.parts)]
+
+
+def _contexts(result: ArticleResult, units: list[Reading]) -> list[str]:
+    """Each sentence's context: nothing for the title, the body sentence before it, or the title for the first."""
     title = next((s.text for s in result.segments if s.kind == "title"), "")
-    every = [s for s in result.segments if s.kind == "body"]
-    before = dict(zip((s.index for s in every), [title, *(s.text for s in every[:-1])], strict=False))
-    return [before.get(s.index, "") for s in units]
+    every = readings(result.text, [s for s in result.segments if s.kind == "body"])
+    before = dict(zip((r.start for r in every), [title, *(r.text for r in every[:-1])], strict=False))
+    return [before.get(r.start, "") if r.parts[0].kind == "body" else "" for r in units]
+
+
+def _part_at(sentence: Reading, pos: int) -> Segment:
+    """The part of a sentence that holds article offset ``pos`` (the one before, for an offset between parts)."""
+    return next((p for p in reversed(sentence.parts) if p.start <= pos), sentence.parts[0])
 
 
 def uncapitalised(text: str) -> str:
@@ -515,22 +541,27 @@ def uncapitalised(text: str) -> str:
 
 def sentence_contexts(result: ArticleResult, settings: Settings | None = None) -> dict[int, str]:
     """The text each body sentence is read after, by segment index, so that a repair candidate is scored as the
-    sentence is: read as passages (the default), the text before it in its passage (the passage's context and
-    its units before it, joined); with ``context="previous"``, the sentence before it (or the title)."""
+    sentence is: with ``context="previous"`` (the default), the sentence before it (or the title); read as
+    passages, the text before it in its passage (the passage's context and its units before it, joined). The
+    second part of a sentence broken around chrome is read after its first part as well."""
     s = settings or Settings()
-    body = [seg for seg in result.segments if seg.kind == "body"]
+    units = article_readings(result)
     if not s.reads_passages:
-        return dict(zip((seg.index for seg in body), _contexts(result, body), strict=True))
-    units = [*[seg for seg in result.segments if seg.kind == "title"][:1], *body]
-    texts = [squash(uncapitalised(u.text)) for u in units]
-    seps = separators(len(units), bool(units) and units[0].kind == "title")
+        before = _contexts(result, units)
+    else:
+        texts = [squash(uncapitalised(u.text)) for u in units]
+        seps = separators(len(units), bool(units) and units[0].parts[0].kind == "title")
+        before = [""] * len(units)
+        for p in passages(texts, seps, every=s.passage_units):
+            context = p.document.context
+            for k, i in enumerate(p.indexes):
+                before[i] = context
+                context = f"{context}{p.document.separator(k)}{p.document.units[k]}"
     out = {}
-    for p in passages(texts, seps, every=s.passage_units):
-        before = p.document.context
-        for k, i in enumerate(p.indexes):
-            if units[i].kind == "body":
-                out[units[i].index] = before
-            before = f"{before}{p.document.separator(k)}{p.document.units[k]}"
+    for r, context in zip(units, before, strict=True):
+        for k, seg in enumerate(r.parts):  # a later part of a broken sentence is read after the parts before it
+            if seg.kind == "body":
+                out[seg.index] = " ".join([context, *(squash(p.text) for p in r.parts[:k])]).strip() if k else context
     return out
 
 

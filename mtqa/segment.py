@@ -21,6 +21,7 @@ not a segmentation bug. Chrome is kind "boilerplate" in the contract and never s
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import version
@@ -50,7 +51,7 @@ from mtqa.reflow import (
 from mtqa.types import Article, Segment
 
 #: Version of the segmentation logic; bump it when a change moves segments without a data file changing.
-SEGMENT_VERSION = 2
+SEGMENT_VERSION = 3  # 3: a sentence broken around a caption is linked (Segment.continues)
 #: sentencex is fed at most this many characters at a time, so a huge line without breaks stays bounded.
 SPLIT_CHUNK = 20_000
 
@@ -256,8 +257,12 @@ def _interruption(flat: list[str], chrome: list[bool], fixed: list[bool], i: int
     )
 
 
-def classify_units(article: Article, model: ChromeModel | None = None) -> tuple[list[Unit], list[bool], int | None]:
-    """The article's units, whether each is chrome, and the index of the headline unit (or None).
+def classify_units(
+    article: Article, model: ChromeModel | None = None
+) -> tuple[list[Unit], list[bool], int | None, set[int]]:
+    """The article's units, whether each is chrome, the index of the headline unit (or None), and the units whose
+    first sentence finishes the last sentence of the body unit before the chrome just above them (a sentence the
+    scrape broke around a caption: see :func:`_interruption`).
 
     Chrome: a boilerplate pattern matches it; or it ends with a photo credit (a caption); or the model's
     probability reaches its threshold; or a non-prose unit repeats most of a prose paragraph
@@ -273,7 +278,7 @@ def classify_units(article: Article, model: ChromeModel | None = None) -> tuple[
 
     units = reflow(text, text_lines(text), barrier, _sentences_in)
     if not units:
-        return units, [], None
+        return units, [], None, set()
     feats = unit_features(text, units, article.recurring_lines)
     model = model or load_model()
     repeat = layout_data()["segment"]["repeat_share"]
@@ -294,9 +299,11 @@ def classify_units(article: Article, model: ChromeModel | None = None) -> tuple[
         for m, r, f in zip(by_model, by_rule, feats, strict=True)
     ]
     fixed = [r or (not f["prose"] and f["contained"] >= repeat) for r, f in zip(by_rule, feats, strict=True)]
+    resumes = set()
     for i in range(len(units)):
         if _interruption(flat, chrome, fixed, i):  # the unit is chrome, the sentence goes on after it
             chrome[i], chrome[i + 1] = True, False
+            resumes.add(i + 1)
     for i in range(_comment_section(text, units, flat), len(units)):
         chrome[i] = True
     for i in heads.lead():  # a skip link or menu line in another script above the text
@@ -314,7 +321,8 @@ def classify_units(article: Article, model: ChromeModel | None = None) -> tuple[
         for i, f in enumerate(feats):
             if i != title and by_model[i] and not fixed[i] and f["sentence_end"]:
                 chrome[i] = False
-    return units, chrome, title
+    resumes = {i for i in resumes if not chrome[i] and not chrome[i - 2] and i - 2 != title and chrome[i - 1]}
+    return units, chrome, title, resumes
 
 
 def segment_article(article: Article, model: ChromeModel | None = None) -> Layout:
@@ -324,13 +332,13 @@ def segment_article(article: Article, model: ChromeModel | None = None) -> Layou
     by :func:`classify_units`, or none.
     """
     text = article.text
-    units, chrome, title_index = classify_units(article, model)
+    units, chrome, title_index, resumes = classify_units(article, model)
     segments: list[Segment] = []
     paragraph_of: dict[int, tuple[int, int]] = {}
     title = article.title
 
-    def add(kind: str, a: int, z: int) -> None:
-        segments.append(Segment(len(segments), kind, text[a:z], a, z))  # type: ignore[arg-type]
+    def add(kind: str, a: int, z: int, continues: int | None = None) -> None:
+        segments.append(Segment(len(segments), kind, text[a:z], a, z, continues))  # type: ignore[arg-type]
 
     for i, unit in enumerate(units):
         if i == title_index:
@@ -347,13 +355,66 @@ def segment_article(article: Article, model: ChromeModel | None = None) -> Layou
             add("boilerplate", start, start + len(marker.group(0).rstrip()))
             start = marker.end()
         spans = split_sentences(text, start, unit.end)
+        # the first sentence of a unit that resumes a sentence broken by the chrome above finishes that sentence
+        last_body = next((s.index for s in reversed(segments) if s.kind == "body"), None)
+        continues = last_body if i in resumes else None
         for a, z in _attach_fragments(text, spans):
             if any(c.isalnum() for c in text[a:z]):
                 paragraph_of[len(segments)] = (unit.start, unit.end)
-                add("body", a, z)
+                add("body", a, z, continues)
+                continues = None
             else:
                 add("boilerplate", a, z)
     return Layout(segments, paragraph_of, title)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A title or body sentence as the rules and the language model read it: its segments (two when the scrape
+    broke the sentence around chrome, each pointing into the article text), and ``text``, the article text from
+    its first segment's start to its last one's end with the chrome between them blanked by spaces: the same
+    length, so an offset ``k`` into ``text`` is the article offset ``start + k``."""
+
+    parts: tuple[Segment, ...]
+    text: str
+
+    @property
+    def start(self) -> int:
+        return self.parts[0].start
+
+    @property
+    def end(self) -> int:
+        return self.parts[-1].end
+
+
+def readings(text: str, segments: Sequence[Segment]) -> list[Reading]:
+    """``segments`` (title and body sentences, in text order) grouped into the sentences they are read as: a
+    segment that ``continues`` another one of the list is read with it."""
+    groups: list[list[Segment]] = []
+    where: dict[int, int] = {}
+    for seg in segments:
+        k = where.get(seg.continues) if seg.continues is not None else None
+        if k is None:
+            where[seg.index] = len(groups)
+            groups.append([seg])
+        else:
+            where[seg.index] = k
+            groups[k].append(seg)
+    return [Reading(tuple(g), blank_gaps(text, g)[g[0].start : g[-1].end]) for g in groups]
+
+
+def blank_gaps(text: str, segments: Sequence[Segment]) -> str:
+    """``text`` with what lies between the parts of each broken sentence among ``segments`` (the chrome the
+    scrape put inside it) replaced by spaces, so the sentence reads whole; offsets do not move."""
+    by_index = {s.index: s for s in segments}
+    gaps = [(by_index[s.continues].end, s.start) for s in segments if s.continues in by_index]
+    if not gaps:
+        return text
+    out, pos = [], 0
+    for a, z in sorted(gaps):
+        out += [text[pos:a], " " * (z - a)]
+        pos = z
+    return "".join([*out, text[pos:]])
 
 
 def _attach_fragments(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

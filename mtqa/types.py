@@ -82,13 +82,17 @@ class ArticleFinding:
 
 @dataclass
 class Segment:
-    """A title line, a boilerplate line or one body sentence."""
+    """A title line, a boilerplate line or one body sentence (or one part of it: see ``continues``)."""
 
     index: int
     kind: Kind
     text: str
     start: int
     end: int
+    # A body sentence the scrape broke around chrome (a photo caption, an ad) is two segments, each with its own
+    # exact span; the second part names the first here. The two are read, scored and checked as one sentence
+    # (mtqa.segment.readings), so both parts carry the sentence's score.
+    continues: int | None = None
     score: float | None = None  # probability the sentence is garbled; None for boilerplate
     flagged: bool = False
     features: dict[str, Any] = field(default_factory=dict)

@@ -104,6 +104,8 @@ BOILERPLATE_LINES = [
     "Sam P said...",
     "2 comments:",
     "Read alsoFloods close three border crossings",
+    "The English and French versions are generated automatically by AI, so they may still contain inaccuracies.",
+    "This text was machine translated from Korean; please refer to the original text.",
 ]
 
 PROSE_LINES = [
@@ -140,6 +142,9 @@ PROSE_LINES = [
     "The minister said...",
     "[The minister] rejected the claim, the agency said.",
     "Read also the full text of the agreement, which was published on Monday.",
+    "Researchers found that machine-translated news contains many errors.",
+    "Google said its new machine translation system makes fewer errors than the old one.",
+    "Users of the app can have their messages translated automatically into 40 languages.",
 ]
 
 

@@ -61,6 +61,19 @@ def test_caption_inside_a_broken_sentence_is_chrome():
     got = kinds(text)
     assert ("boilerplate", "Workers stack sandbags near a pumping station in Harbin.") in got
     assert ("body", "river on Wednesday morning, officials said.") in got
+    # the two halves are linked as one sentence; nothing else is
+    segs = segment_article(Article(id="a", text=text, input="t")).segments
+    first = next(s for s in segs if s.text.startswith("Engineers"))
+    second = next(s for s in segs if s.text.startswith("river"))
+    assert second.continues == first.index
+    assert [s.index for s in segs if s.continues is not None] == [second.index]
+
+
+def test_a_caption_between_two_whole_sentences_links_nothing():
+    text = (
+        f"Flood plan approved after rain\n\n{P1}\n\nWorkers stack sandbags near a pumping station in Harbin.\n\n{P2}\n"
+    )
+    assert all(s.continues is None for s in segment_article(Article(id="a", text=text, input="t")).segments)
 
 
 def test_line_recurring_across_a_source_becomes_chrome_but_recurring_prose_stays_body():

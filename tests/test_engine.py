@@ -157,6 +157,7 @@ def test_json_contract(demo_results):
         "text",
         "start",
         "end",
+        "continues",
         "score",
         "flagged",
         "features",
@@ -207,3 +208,51 @@ def test_context_conditions_the_sentence(lm):
     assert no_ctx == alone  # context_tokens=0 ignores the context
     assert with_ctx["lm_mean_logprob"] != no_ctx["lm_mean_logprob"]
     assert [t[:2] for t in with_ctx["tokens"]] == [t[:2] for t in alone["tokens"]]  # same sentence tokens
+
+
+BROKEN = (
+    "Flood plan approved after rain\n\n"
+    "The provincial government approved a new flood plan on Tuesday after three days of heavy rain.\n\n"
+    "Engineers from the provincial water board began checking the old dikes along the\n\n"
+    "Workers stack sandbags near a pumping station in Harbin.\n\n"
+    "river on on Wednesday morning, officials said. Schools stayed closed.\n"
+)
+
+
+def _halves(result):
+    first = next(s for s in result.segments if s.text.startswith("Engineers"))
+    second = next(s for s in result.segments if s.text.startswith("river"))
+    return first, second
+
+
+def test_a_sentence_broken_around_a_caption_is_read_and_scored_whole(pipeline):
+    r = score_text(BROKEN, pipeline=pipeline)
+    first, second = _halves(r)
+    caption = next(s for s in r.segments if s.text.startswith("Workers"))
+    assert caption.kind == "boilerplate" and second.continues == first.index
+    # one sentence: the LM read "... along the river on on Wednesday ..." after the sentence before it
+    joined = f"{first.text} {second.text}"
+    alone = pipeline.lm_step([joined], [r.segments[first.index - 1].text])[0]
+    assert first.features["lm_sum_logprob"] == second.features["lm_sum_logprob"] == alone["lm_sum_logprob"]
+    assert first.score == second.score < pipeline.settings.flag_threshold
+    tokens = first.features["tokens"]
+    assert any(b <= first.end for _, b, _ in tokens) and any(a >= second.start for a, _, _ in tokens)
+    assert not any(first.end < a < second.start for a, _, _ in tokens)  # nothing of the caption was read
+    # the rules see one sentence: no lowercase start at "river"; the doubled word is found in the part it is in
+    assert [f.code for f in first.findings] == []
+    found = [(f.code, BROKEN[f.start : f.end]) for f in second.findings]
+    assert found == [("doubled-word", "on on")]
+    assert all(second.start <= f.start < f.end <= second.end for f in second.findings)
+    assert second.flagged and not first.flagged  # the finding's flag marks the part that holds it
+
+
+def test_a_broken_sentence_is_one_unit_when_read_as_passages():
+    from mtqa.pipeline import sentence_contexts
+
+    pipe = Pipeline(Settings(model="fake", context="passage", cache=False))
+    r = score_text(BROKEN, pipeline=pipe)
+    first, second = _halves(r)
+    assert second.continues == first.index and first.score == second.score is not None
+    assert first.features == second.features
+    contexts = sentence_contexts(r, pipe.settings)
+    assert contexts[second.index].endswith(first.text)  # a repair of the second part is read after the first

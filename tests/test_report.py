@@ -38,7 +38,19 @@ CONTRACT_KEYS = [
     "article_findings",
     "reference",
 ]
-SEGMENT_KEYS = ["index", "kind", "text", "start", "end", "score", "flagged", "features", "findings", "reference"]
+SEGMENT_KEYS = [
+    "index",
+    "kind",
+    "text",
+    "start",
+    "end",
+    "continues",
+    "score",
+    "flagged",
+    "features",
+    "findings",
+    "reference",
+]
 FINDING_KEYS = ["code", "message", "severity", "start", "end", "suggestions"]
 SUGGESTION_KEYS = ["start", "end", "replacement", "score"]
 
