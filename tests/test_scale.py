@@ -138,6 +138,7 @@ def test_sentences_parquet_is_appended_per_chunk_and_matches_the_json_reports(tm
                         "index": s["index"],
                         "start": s["start"],
                         "end": s["end"],
+                        "continues": s["continues"],
                         "text": s["text"],
                         "score": s["score"],
                         "flagged": s["flagged"],

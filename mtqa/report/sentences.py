@@ -10,7 +10,7 @@ from mtqa.report.contract import as_number
 from mtqa.report.display import valid_utf8
 from mtqa.types import SEVERITY_RANK, ArticleResult, Segment
 
-SENTENCE_COLUMNS = ["id", "index", "start", "end", "text", "score", "flagged", "top_finding"]
+SENTENCE_COLUMNS = ["id", "index", "start", "end", "continues", "text", "score", "flagged", "top_finding"]
 
 
 def top_code(seg: Segment) -> str | None:
@@ -28,6 +28,7 @@ def sentence_rows(result: ArticleResult) -> list[dict]:
             "index": int(s.index),
             "start": int(s.start),
             "end": int(s.end),
+            "continues": s.continues,
             "text": valid_utf8(s.text),
             "score": as_number(s.score),
             "flagged": bool(s.flagged),
@@ -52,6 +53,7 @@ class SentenceTable:
                 ("index", pa.int32()),
                 ("start", pa.int64()),
                 ("end", pa.int64()),
+                ("continues", pa.int32()),
                 ("text", pa.string()),
                 ("score", pa.float64()),
                 ("flagged", pa.bool_()),
