@@ -242,19 +242,23 @@ def _comment_section(text: str, units: list[Unit], flat: list[str]) -> int:
     return len(units)
 
 
-def _interruption(flat: list[str], chrome: list[bool], fixed: list[bool], i: int) -> bool:
-    """Unit ``i`` stands inside a sentence: the body unit before it stops without sentence-final punctuation and
-    the one after it goes on in lower case (a caption or an ad the scrape put mid-sentence). ``fixed``: units a
-    pattern or a rule made chrome, which never continue a sentence."""
-    if i == 0 or i + 1 >= len(flat) or chrome[i - 1] or fixed[i + 1]:
-        return False
-    before, after = flat[i - 1], flat[i + 1]
-    return (
-        len(_WORD.findall(before)) >= 5
-        and not ends_sentence(before)
-        and starts_lower(after)
-        and not starts_lower(flat[i])
-    )
+def _interruption(flat: list[str], chrome: list[bool], fixed: list[bool], i: int) -> int | None:
+    """Where a sentence broken at unit ``i`` goes on, or None: the body unit before ``i`` stops without
+    sentence-final punctuation, ``i`` does not start in lower case, and after it, past at most
+    ``max_interruption_units`` units in all that are chrome already (a credit line, an ad label), a unit goes
+    on in lower case (a caption or an ad the scrape put mid-sentence). ``fixed``: units a pattern or a rule
+    made chrome, which never continue a sentence."""
+    if i == 0 or chrome[i - 1] or starts_lower(flat[i]):
+        return None
+    before = flat[i - 1]
+    if len(_WORD.findall(before)) < 5 or ends_sentence(before):
+        return None
+    k, last = i + 1, min(len(flat), i + layout_data()["segment"]["max_interruption_units"])
+    while k < last and chrome[k] and not starts_lower(flat[k]):
+        k += 1
+    if k >= len(flat) or fixed[k] or not starts_lower(flat[k]):
+        return None
+    return k
 
 
 def classify_units(
@@ -299,11 +303,13 @@ def classify_units(
         for m, r, f in zip(by_model, by_rule, feats, strict=True)
     ]
     fixed = [r or (not f["prose"] and f["contained"] >= repeat) for r, f in zip(by_rule, feats, strict=True)]
-    resumes = set()
+    resumes: dict[int, int] = {}  # unit where a broken sentence goes on -> the unit where it began
     for i in range(len(units)):
-        if _interruption(flat, chrome, fixed, i):  # the unit is chrome, the sentence goes on after it
-            chrome[i], chrome[i + 1] = True, False
-            resumes.add(i + 1)
+        k = _interruption(flat, chrome, fixed, i)
+        if k is not None:  # the units between are chrome, the sentence goes on after them
+            chrome[i:k] = [True] * (k - i)
+            chrome[k] = False
+            resumes[k] = i - 1
     for i in range(_comment_section(text, units, flat), len(units)):
         chrome[i] = True
     for i in heads.lead():  # a skip link or menu line in another script above the text
@@ -321,8 +327,10 @@ def classify_units(
         for i, f in enumerate(feats):
             if i != title and by_model[i] and not fixed[i] and f["sentence_end"]:
                 chrome[i] = False
-    resumes = {i for i in resumes if not chrome[i] and not chrome[i - 2] and i - 2 != title and chrome[i - 1]}
-    return units, chrome, title, resumes
+    resumed = {
+        k for k, b in resumes.items() if not chrome[k] and not chrome[b] and b != title and all(chrome[b + 1 : k])
+    }
+    return units, chrome, title, resumed
 
 
 def segment_article(article: Article, model: ChromeModel | None = None) -> Layout:

@@ -69,6 +69,22 @@ def test_caption_inside_a_broken_sentence_is_chrome():
     assert [s.index for s in segs if s.continues is not None] == [second.index]
 
 
+def test_a_sentence_broken_around_a_caption_and_its_credit_is_linked_across_both():
+    text = (
+        f"Flood plan approved after rain\n\n{P1}\n\n"
+        "Engineers from the provincial water board began checking the old dikes along the\n\n"
+        "Workers stack sandbags near a pumping station in Harbin\n\n"
+        "Photo: Xinhua\n\n"
+        "river on Wednesday morning, officials said.\n"
+    )
+    got = kinds(text)
+    assert ("boilerplate", "Workers stack sandbags near a pumping station in Harbin") in got
+    assert ("boilerplate", "Photo: Xinhua") in got
+    segs = segment_article(Article(id="a", text=text, input="t")).segments
+    first = next(s for s in segs if s.text.startswith("Engineers"))
+    assert next(s for s in segs if s.text.startswith("river")).continues == first.index
+
+
 def test_a_caption_between_two_whole_sentences_links_nothing():
     text = (
         f"Flood plan approved after rain\n\n{P1}\n\nWorkers stack sandbags near a pumping station in Harbin.\n\n{P2}\n"
