@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mtqa.lm import get_scorer
 from mtqa.pipeline import Pipeline, scorer_options
-from mtqa.report import article_to_dict
+from mtqa.report import article_to_dict, render_html, render_markdown
 from mtqa.run import score_text
 from mtqa.settings import Settings
 
@@ -244,6 +244,9 @@ def test_a_sentence_broken_around_a_caption_is_read_and_scored_whole(pipeline):
     assert found == [("doubled-word", "on on")]
     assert all(second.start <= f.start < f.end <= second.end for f in second.findings)
     assert second.flagged and not first.flagged  # the finding's flag marks the part that holds it
+    # the editor's reports say the flagged part is the rest of the sentence before the caption
+    note = f"the rest of sentence {first.index}"
+    assert note in render_markdown(r) and note in render_html(r)
 
 
 def test_a_broken_sentence_is_one_unit_when_read_as_passages():

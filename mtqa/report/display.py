@@ -91,6 +91,13 @@ def lm_figures(seg: Segment, text: str) -> list[str]:
     return parts
 
 
+def part_note(seg: Segment) -> str | None:
+    """Says that a segment is the rest of a sentence the scrape broke around chrome (scored as one with it)."""
+    if seg.continues is None:
+        return None
+    return f"the rest of sentence {seg.continues}, past the chrome the scrape put inside it; scored as one"
+
+
 def lm_summary(seg: Segment, text: str) -> str:
     return ", ".join(lm_figures(seg, text))
 

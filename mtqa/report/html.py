@@ -23,6 +23,7 @@ from mtqa.report.display import (
     fmt,
     lm_summary,
     located_break,
+    part_note,
     sentence_reference,
 )
 from mtqa.text import truncate
@@ -60,6 +61,8 @@ def _fix(finding: Finding | ArticleFinding, text: str) -> dict | None:
 def _popover(seg: Segment, text: str, score: float | None) -> dict:
     """What hovering or focusing a sentence shows: why it is tinted, in words that match its label."""
     unit = "Headline" if seg.kind == "title" else f"Sentence {seg.index}"
+    if note := part_note(seg):
+        unit = f"{unit} ({note})"
     reasons = flag_reasons(seg)
     head = [unit] + ([f"flagged: {', '.join(reasons) if reasons else 'the language model'}"] if seg.flagged else [])
     if score is not None:

@@ -10,7 +10,7 @@ from typing import Any
 from mtqa.policy import flagging_codes
 from mtqa.repair import before_after, top_suggestion
 from mtqa.report.contract import as_number
-from mtqa.report.display import display_title, flagged_worst_first, fmt, lm_summary
+from mtqa.report.display import display_title, flagged_worst_first, fmt, lm_summary, part_note
 from mtqa.types import ArticleFinding, ArticleResult, Finding
 
 _MD_ACTIVE = re.compile(r"([\\`*_\[\]<>|&])")
@@ -119,6 +119,8 @@ def render_markdown(result: ArticleResult) -> str:
         for i, s in enumerate(flagged, 1):
             why = ", ".join(_md_code(c) for c in flagging_codes(f.code for f in s.findings)) or "the language model"
             out.append(f"{i}. **s{s.index}** \u2014 score {fmt(as_number(s.score)) or 'n/a'} \u00b7 flagged by {why}")
+            if note := part_note(s):
+                out.append(f"   - {_md(note)}")
             for f in s.findings:
                 code, span = _md_code(f.code), _md(result.text[f.start : f.end])
                 out.append(f"   - {code} ({f.severity}): {_md(f.message)} \u2014 \u201c{span}\u201d")
