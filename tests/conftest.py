@@ -14,6 +14,38 @@ MISSION = (
     'country who are united in the sacred cause of defending the motherland."'
 )
 
+#: The mtqa.article/2 contract: its keys in order, and those of each segment (mtqa/report/contract.py).
+CONTRACT_KEYS = [
+    "schema",
+    "id",
+    "title",
+    "input",
+    "status",
+    "error",
+    "score",
+    "verdict",
+    "n_sentences",
+    "n_flagged",
+    "signature",
+    "text",
+    "segments",
+    "article_findings",
+    "reference",
+]
+SEGMENT_KEYS = [
+    "index",
+    "kind",
+    "text",
+    "start",
+    "end",
+    "continues",
+    "score",
+    "flagged",
+    "features",
+    "findings",
+    "reference",
+]
+
 
 @pytest.fixture(scope="session")
 def pipeline():

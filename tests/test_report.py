@@ -21,36 +21,8 @@ from mtqa.report.display import HISTOGRAM_BINS
 from mtqa.report.summary import CorpusStats, write_summary_files
 from mtqa.types import ArticleFinding, ArticleResult, Finding, Segment, Suggestion
 
-CONTRACT_KEYS = [
-    "schema",
-    "id",
-    "title",
-    "input",
-    "status",
-    "error",
-    "score",
-    "verdict",
-    "n_sentences",
-    "n_flagged",
-    "signature",
-    "text",
-    "segments",
-    "article_findings",
-    "reference",
-]
-SEGMENT_KEYS = [
-    "index",
-    "kind",
-    "text",
-    "start",
-    "end",
-    "continues",
-    "score",
-    "flagged",
-    "features",
-    "findings",
-    "reference",
-]
+from .conftest import CONTRACT_KEYS, SEGMENT_KEYS
+
 FINDING_KEYS = ["code", "message", "severity", "start", "end", "suggestions"]
 SUGGESTION_KEYS = ["start", "end", "replacement", "score"]
 
